@@ -1,0 +1,50 @@
+# Vigil: every command creates its own virtualenv first (.venv), so a fresh
+# clone needs nothing but Python 3.11 and make.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+PROTO_OUT := services
+
+.PHONY: help install up test lint protos protos-check bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)  ## create .venv and install vigil with its dev tools
+
+up: $(STAMP)  ## run the whole system on embedded defaults, with demo traffic
+	$(BIN)/vigil up
+
+test: $(STAMP) protos-check lint  ## run the whole test suite (what CI runs)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)  ## ruff over the code and tests
+	$(BIN)/ruff check services tests bench
+
+protos: $(STAMP)  ## regenerate the Python code from protos/ (commit the result)
+	$(BIN)/python -m grpc_tools.protoc -Iprotos --python_out=$(PROTO_OUT) \
+	  --pyi_out=$(PROTO_OUT) --grpc_python_out=$(PROTO_OUT) protos/vigil/v1/*.proto
+
+protos-check: $(STAMP)  ## fail when the generated code is stale
+	@rm -rf .protos-check && mkdir -p .protos-check
+	@$(BIN)/python -m grpc_tools.protoc -Iprotos --python_out=.protos-check \
+	  --pyi_out=.protos-check --grpc_python_out=.protos-check protos/vigil/v1/*.proto
+	@for f in .protos-check/vigil/v1/*; do \
+	  cmp -s $$f services/vigil/v1/$$(basename $$f) || { \
+	    echo "stale generated code: services/vigil/v1/$$(basename $$f); run 'make protos' and commit"; \
+	    rm -rf .protos-check; exit 1; }; done
+	@rm -rf .protos-check; echo "generated protobuf code is up to date"
+
+bench: $(STAMP)  ## measure the pipeline end to end (see bench/README.md)
+	$(BIN)/python -m bench.pipeline
+
+clean:  ## remove the virtualenv and local data
+	rm -rf $(VENV) .vigil

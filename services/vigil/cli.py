@@ -1,0 +1,226 @@
+"""The `vigil` command: run the whole system, or one service of it, and inspect it."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from typing import Annotated
+
+import httpx
+import typer
+
+from vigil.logs import configure_logging, get_logger
+from vigil.settings import DEMO_API_KEY, Settings
+
+app = typer.Typer(
+    help="Vigil: event-driven monitoring and feedback for LLM applications.\n\n"
+    "Every setting comes from the environment (VIGIL_*, see README.md).",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+KeyOption = Annotated[str, typer.Option(envvar="VIGIL_API_KEY", help="API key of the project.")]
+
+
+def _setup(service: str) -> Settings:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format, service)
+    from vigil.metrics import serve_metrics
+
+    serve_metrics(settings.metrics_port)
+    return settings
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+@app.command()
+def up(
+    demo_rate: Annotated[float, typer.Option(help="Demo events per second (0: no demo).")] = 50,
+) -> None:
+    """Run everything on embedded defaults: broker, store, all services, demo traffic.
+
+    Ctrl-C stops the demo and ingest first, waits until every accepted event is
+    stored, then stops the rest.
+    """
+    from vigil.up import run_all
+
+    raise typer.Exit(run_all(Settings(), demo_rate))
+
+
+@app.command()
+def ingest() -> None:
+    """Run the gRPC ingest service (VIGIL_INGEST_LISTEN)."""
+    from vigil.ingest.server import serve
+
+    settings = _setup("ingest")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(settings, stop)
+
+    asyncio.run(main())
+
+
+@app.command()
+def enrich() -> None:
+    """Run the enrich stage (faust worker): cost, tokens, PII masking."""
+    from vigil.enrich.worker import run
+    from vigil.kafka.topics import ensure_topics
+
+    settings = _setup("enrich")
+    ensure_topics(settings)
+    run(settings)
+
+
+@app.command()
+def sink(
+    api: Annotated[bool | None, typer.Option(
+        help="Serve the read API from this process (default: on with the embedded store, "
+        "which no other process may open).")] = None,
+) -> None:
+    """Run the sink: enriched traces and feedback into ClickHouse."""
+    from vigil.ingest.auth import KeyRing
+    from vigil.kafka.topics import ensure_topics
+    from vigil.sink.writer import TraceSink
+    from vigil.store.client import open_store
+    from vigil.store.migrate import migrate
+
+    settings = _setup("sink")
+    store = open_store(settings)
+    migrate(store, settings.retention_days)
+    ensure_topics(settings)
+    stop = _stop_on_signals()
+    if api if api is not None else store.embedded:
+        _serve_api_in_thread(settings, store, KeyRing.parse(settings.api_keys.get_secret_value()))
+    TraceSink(settings, store).run(stop)
+
+
+def _serve_api_in_thread(settings: Settings, store: object, keyring: object) -> None:
+    import uvicorn
+
+    from vigil.api.app import create_app
+
+    host, _, port = settings.api_listen.rpartition(":")
+    server = uvicorn.Server(uvicorn.Config(create_app(store, keyring), host=host,  # type: ignore[arg-type]
+                                           port=int(port), log_level="warning"))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    threading.Thread(target=server.run, name="read-api", daemon=True).start()
+    get_logger(__name__).info("read API listening", url=f"http://{settings.api_listen}")
+
+
+@app.command()
+def api() -> None:
+    """Run the read API alone (production: against a ClickHouse server)."""
+    import uvicorn
+
+    from vigil.api.app import create_app
+    from vigil.ingest.auth import KeyRing
+    from vigil.store.client import open_store
+    from vigil.store.migrate import migrate
+
+    settings = _setup("api")
+    store = open_store(settings)
+    migrate(store, settings.retention_days)
+    host, _, port = settings.api_listen.rpartition(":")
+    uvicorn.run(create_app(store, KeyRing.parse(settings.api_keys.get_secret_value())),
+                host=host, port=int(port), log_level="warning")
+
+
+@app.command()
+def demo(
+    rate: Annotated[float, typer.Option(help="Events per second.")] = 50,
+    duration: Annotated[float | None, typer.Option(help="Seconds to run (default: forever).")]
+    = None,
+    target: Annotated[str | None, typer.Option(help="Ingest host:port.")] = None,
+    key: KeyOption = DEMO_API_KEY,
+) -> None:
+    """Send realistic demo traffic (apps, models, sessions, errors, feedback) to ingest."""
+    from vigil.demo.traffic import run_demo
+
+    settings = _setup("demo")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        stats = await run_demo(target or settings.ingest_listen, key, rate, duration, stop)
+        get_logger(__name__).info("demo stopped", **vars(stats))
+
+    asyncio.run(main())
+
+
+@app.command()
+def stats(key: KeyOption = DEMO_API_KEY) -> None:
+    """Print what is stored: trace and feedback counts, cost by model (via the read API)."""
+    settings = Settings()
+    try:
+        response = httpx.get(f"{settings.api_url}/v1/stats",
+                             headers={"authorization": f"Bearer {key}"}, timeout=10)
+    except httpx.HTTPError as exc:
+        typer.echo(f"cannot reach the read API at {settings.api_url} ({exc}); is Vigil running "
+                   "(make up)? Set VIGIL_API_URL to point elsewhere.", err=True)
+        raise typer.Exit(1) from exc
+    if response.status_code != 200:
+        typer.echo(f"read API answered {response.status_code}: {response.text}", err=True)
+        raise typer.Exit(1)
+    s = response.json()
+    typer.echo(f"project {s['project_id']}: {s['traces']} traces "
+               f"({s['distinct_event_ids']} distinct), {s['errors']} errors, "
+               f"{s['feedback']} feedback, cost ${s['cost_usd']:.4f}, "
+               f"{s['unpriced']} unpriced, {s['tokens_estimated']} with estimated tokens, "
+               f"last stored {s['last_stored_at']}")
+    typer.echo(f"{'provider':<12}{'model':<28}{'traces':>9}{'cost USD':>12}"
+               f"{'in tokens':>12}{'out tokens':>12}{'p95 ms':>10}")
+    for m in s["by_model"]:
+        typer.echo(f"{m['provider']:<12}{m['model']:<28}{m['traces']:>9}{m['cost_usd']:>12.4f}"
+                   f"{m['input_tokens']:>12}{m['output_tokens']:>12}{m['latency_p95_ms']:>10.0f}")
+
+
+@app.command()
+def migrate(
+    rollback_to: Annotated[int | None, typer.Option(
+        help="Undo every migration above this version instead.")] = None,
+) -> None:
+    """Apply the ClickHouse migrations (the sink and the API also do it at start-up)."""
+    from vigil.store.client import open_store
+    from vigil.store.migrate import migrate as apply
+    from vigil.store.migrate import rollback
+
+    settings = _setup("migrate")
+    store = open_store(settings)
+    done = (rollback(store, rollback_to) if rollback_to is not None
+            else apply(store, settings.retention_days))
+    typer.echo(f"{'rolled back' if rollback_to is not None else 'applied'}: {done or 'nothing'}")
+
+
+@app.command()
+def topics() -> None:
+    """Create Vigil's topics (and dead-letter topics) on the configured Kafka."""
+    from vigil.kafka.topics import ensure_topics
+
+    settings = _setup("topics")
+    created = ensure_topics(settings)
+    typer.echo("topics ready: " + ", ".join(created.all))
+
+
+@app.command()
+def broker(
+    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 19092,
+) -> None:
+    """Run the embedded Kafka-protocol broker (Tansu, in memory) in the foreground."""
+    from vigil.kafka.broker import start_broker
+
+    proc = start_broker("127.0.0.1", port)
+    typer.echo(f"broker on 127.0.0.1:{port} (in memory); Ctrl-C stops it")
+    stop = _stop_on_signals()
+    stop.wait()
+    proc.terminate()
+    proc.wait(10)

@@ -1,0 +1,1 @@
+"""Enrich: raw traces -> masked text, token counts, cost, latency -> enriched traces."""

@@ -1,0 +1,90 @@
+"""The enrich stage as pure functions: one raw record in, enriched records and failures out.
+
+Contract: each event of a raw `TraceBatch` record becomes one flat enriched
+record, with PII masked in the prompt, completion and error message (when
+masking is on), token counts (reported, or estimated and flagged), cost from
+the price book (or none and flagged for an unknown model), and latency. An
+event that fails is returned as a failure with its reason, never dropped and
+never allowed to fail its neighbours.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from vigil.enrich.cost import PriceBook
+from vigil.enrich.pii import mask_pii
+from vigil.enrich.tokens import token_counts
+from vigil.events import ChatMessage, EnrichedTrace, TraceEvent
+from vigil.events.wire import decode_trace_batch, enriched_record, to_datetime, trace_from_proto
+from vigil.v1 import events_pb2 as pb
+
+
+@dataclass(frozen=True, slots=True)
+class EnrichConfig:
+    prices: PriceBook
+    mask_pii: bool = True
+    pii_kinds: frozenset[str] = frozenset({"email", "phone", "card", "secret"})
+
+
+@dataclass(slots=True)
+class EventFailure:
+    event: pb.TraceEvent
+    reason: str
+
+
+@dataclass(slots=True)
+class EnrichOutcome:
+    project_id: str
+    records: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[EventFailure] = field(default_factory=list)
+    pii_masked: Counter[str] = field(default_factory=Counter)
+    unpriced: int = 0
+
+
+def enrich(event: TraceEvent, config: EnrichConfig) -> EnrichedTrace:
+    """Enrich one trace event (tokens are counted on the text before masking)."""
+    tokens = token_counts(event)
+    cost = config.prices.price(event.provider, event.model, tokens)
+    masked_event, masked = _masked(event, config) if config.mask_pii else (event, {})
+    latency_ms = (event.end_time - event.start_time).total_seconds() * 1000.0
+    return EnrichedTrace(event=masked_event, tokens=tokens, cost=cost, latency_ms=latency_ms,
+                         pii_masked=masked)
+
+
+def _masked(event: TraceEvent, config: EnrichConfig) -> tuple[TraceEvent, dict[str, int]]:
+    total: Counter[str] = Counter()
+
+    def mask(text: str) -> str:
+        if not text:
+            return text
+        masked_text, counts = mask_pii(text, config.pii_kinds)
+        total.update(counts)
+        return masked_text
+
+    prompt = [ChatMessage(m.role, mask(m.content), m.name) for m in event.prompt]
+    masked = replace(event, prompt=prompt, completion=mask(event.completion),
+                     error_message=mask(event.error_message))
+    return masked, dict(total)
+
+
+def enrich_record(value: bytes | None, partition: int, offset: int, config: EnrichConfig
+                  ) -> EnrichOutcome:
+    """Enrich every event of one raw record. Raises PayloadError when the record is unreadable."""
+    batch = decode_trace_batch(value)
+    received_at: datetime = to_datetime(batch.received_at)
+    outcome = EnrichOutcome(project_id=batch.project_id)
+    for proto in batch.events:
+        try:
+            enriched = enrich(trace_from_proto(proto, batch.project_id, received_at), config)
+        except Exception as exc:  # one bad event must not fail its batch
+            outcome.failures.append(EventFailure(proto, f"{type(exc).__name__}: {exc}"))
+            continue
+        enriched.raw_partition, enriched.raw_offset = partition, offset
+        outcome.records.append(enriched_record(enriched))
+        outcome.pii_masked.update(enriched.pii_masked)
+        outcome.unpriced += not enriched.cost.known
+    return outcome

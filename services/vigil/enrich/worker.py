@@ -1,0 +1,127 @@
+"""The faust adapter around the enrich stage.
+
+One Kafka record (a batch of events) is the unit that flows through faust:
+per-event faust calls would cost more than the work. Each raw record becomes
+one enriched record written to the SAME partition number of the enriched
+topic, awaited before the next record is read, so the source offset is only
+committed once its output is confirmed. Unreadable records and failing events
+go to `<raw topic>.dlq` with the reason and source position in headers.
+Transient Kafka errors are retried with backoff; nothing is acked unsent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import faust
+
+from vigil.enrich.cost import PriceBook, load_price_overrides
+from vigil.enrich.stage import EnrichConfig, EnrichOutcome, enrich_record
+from vigil.events.wire import PayloadError, encode_enriched_batch
+from vigil.kafka import topics as t
+from vigil.logs import get_logger
+from vigil.metrics import DEAD_LETTERS, ENRICH_EVENTS, ENRICH_PII, ENRICH_UNPRICED
+from vigil.settings import Settings
+from vigil.v1 import events_pb2 as pb
+
+log = get_logger(__name__)
+STAGE = "enrich"
+
+
+def enrich_config(settings: Settings) -> EnrichConfig:
+    overrides = (load_price_overrides(settings.price_overrides_file)
+                 if settings.price_overrides_file else [])
+    return EnrichConfig(prices=PriceBook(overrides), mask_pii=settings.pii_masking,
+                        pii_kinds=settings.pii_kind_set)
+
+
+def build_app(settings: Settings) -> faust.App:
+    topics = t.Topics.from_settings(settings)
+    config = enrich_config(settings)
+    app = faust.App(
+        "vigil-enrich",
+        broker=[f"kafka://{s.strip()}" for s in settings.kafka_bootstrap_servers.split(",")],
+        store="memory://",
+        web_enabled=False,
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.kafka_session_timeout_ms / 1000,
+        broker_heartbeat_interval=settings.kafka_heartbeat_interval_ms / 1000,
+        producer_acks=-1,
+        broker_commit_every=100,
+        broker_commit_interval=1.0,
+        stream_wait_empty=True,
+    )
+    raw = app.topic(topics.traces_raw, key_type=bytes, value_type=bytes,
+                    key_serializer="raw", value_serializer="raw")
+
+    @app.agent(raw, name="enrich-traces")
+    async def enrich_traces(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            message = event.message
+            await handle_record(app, topics, config, message.value, message.partition,
+                                message.offset)
+
+    return app
+
+
+async def handle_record(app: faust.App, topics: t.Topics, config: EnrichConfig,
+                        value: bytes | None, partition: int, offset: int) -> None:
+    source = (topics.traces_raw, partition, offset)
+    try:
+        outcome = enrich_record(value, partition, offset, config)
+    except PayloadError as exc:
+        await dead_letter(app, source, value or b"", str(exc))
+        return
+    if outcome.records:
+        await send(app, topics.traces_enriched, encode_enriched_batch(outcome.records),
+                   partition=partition)
+    for failure in outcome.failures:
+        one = pb.TraceBatch(project_id=outcome.project_id, events=[failure.event])
+        await dead_letter(app, source, one.SerializeToString(), failure.reason)
+    count(outcome)
+
+
+def count(outcome: EnrichOutcome) -> None:
+    ENRICH_EVENTS.labels("enriched").inc(len(outcome.records))
+    ENRICH_EVENTS.labels("failed").inc(len(outcome.failures))
+    ENRICH_UNPRICED.inc(outcome.unpriced)
+    for kind, n in outcome.pii_masked.items():
+        ENRICH_PII.labels(kind).inc(n)
+
+
+async def dead_letter(app: faust.App, source: tuple[str, int, int], value: bytes,
+                      reason: str) -> None:
+    topic, partition, offset = source
+    log.warning("dead-lettered", stage=STAGE, topic=topic, partition=partition, offset=offset,
+                reason=reason)
+    headers = [(t.H_REASON, reason.encode()), (t.H_STAGE, STAGE.encode()),
+               (t.H_SOURCE_TOPIC, topic.encode()),
+               (t.H_SOURCE_PARTITION, str(partition).encode()),
+               (t.H_SOURCE_OFFSET, str(offset).encode())]
+    await send(app, t.dlq(topic), value, headers=headers)
+    DEAD_LETTERS.labels(STAGE, topic).inc()
+
+
+async def send(app: faust.App, topic: str, value: bytes, partition: int | None = None,
+               headers: list[tuple[str, bytes]] | None = None) -> Any:
+    """Send and wait for the broker's confirmation, retrying transient errors forever."""
+    delay = 0.1
+    while True:
+        try:
+            return await app.producer.send_and_wait(
+                topic, None, value, partition=partition, timestamp=None, headers=headers
+            )
+        except Exception as exc:  # broker errors are transient here: back off, hold the offset
+            log.warning("send failed, retrying", stage=STAGE, topic=topic, error=str(exc),
+                        retry_in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def run(settings: Settings) -> None:
+    app = build_app(settings)
+    worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()

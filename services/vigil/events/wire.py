@@ -1,0 +1,135 @@
+"""Conversions at the edges of the stages: protobuf -> typed events, and the
+JSON payload of the enriched traces topic (flat records named like the
+`traces` table columns, see schemas/topics/traces.enriched.schema.json)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from vigil.events import ChatMessage, EnrichedTrace, FeedbackEvent, TraceEvent
+from vigil.v1 import events_pb2 as pb
+
+ENRICHED_VERSION = 1
+_FEEDBACK_KINDS = {
+    pb.FEEDBACK_KIND_THUMBS: "thumbs", pb.FEEDBACK_KIND_SCORE: "score",
+    pb.FEEDBACK_KIND_TEXT: "text",
+}
+
+
+class PayloadError(ValueError):
+    """A record that cannot be decoded: permanent, it goes to the dead-letter topic."""
+
+
+def to_datetime(ts: Timestamp) -> datetime:
+    return datetime.fromtimestamp(ts.seconds + ts.nanos / 1e9, UTC)
+
+
+def decode_trace_batch(value: bytes | None) -> pb.TraceBatch:
+    if not value:
+        raise PayloadError("empty record")
+    batch = pb.TraceBatch()
+    try:
+        batch.ParseFromString(value)
+    except Exception as exc:  # protobuf raises DecodeError and, on some inputs, others
+        raise PayloadError(f"not a vigil.v1.TraceBatch: {exc}") from exc
+    if not batch.project_id:
+        raise PayloadError("TraceBatch.project_id is empty")
+    return batch
+
+
+def trace_from_proto(e: pb.TraceEvent, project_id: str, received_at: datetime) -> TraceEvent:
+    params: dict[str, object] = {}
+    p = e.params
+    for name in ("temperature", "top_p", "max_tokens", "seed"):
+        if p.HasField(name):
+            params[name] = getattr(p, name)
+    if p.stop:
+        params["stop"] = list(p.stop)
+    if p.response_format:
+        params["response_format"] = p.response_format
+    return TraceEvent(
+        event_id=e.event_id, trace_id=e.trace_id, project_id=project_id, app=e.app,
+        start_time=to_datetime(e.start_time), end_time=to_datetime(e.end_time), model=e.model,
+        span_id=e.span_id, parent_span_id=e.parent_span_id, session_id=e.session_id,
+        user_id=e.user_id, environment=e.environment, provider=e.provider, params=params,
+        prompt=[ChatMessage(m.role, m.content, m.name) for m in e.prompt],
+        completion=e.completion, finish_reason=e.finish_reason,
+        prompt_template_id=e.prompt_template_id,
+        prompt_template_version=e.prompt_template_version,
+        input_tokens=e.input_tokens if e.HasField("input_tokens") else None,
+        output_tokens=e.output_tokens if e.HasField("output_tokens") else None,
+        cached_input_tokens=e.cached_input_tokens if e.HasField("cached_input_tokens") else None,
+        status="error" if e.status == pb.TRACE_STATUS_ERROR else "ok",
+        error_type=e.error_type, error_message=e.error_message,
+        attributes=dict(e.attributes), received_at=received_at,
+    )
+
+
+def decode_feedback(value: bytes | None) -> FeedbackEvent:
+    if not value:
+        raise PayloadError("empty record")
+    record = pb.FeedbackRecord()
+    try:
+        record.ParseFromString(value)
+    except Exception as exc:
+        raise PayloadError(f"not a vigil.v1.FeedbackRecord: {exc}") from exc
+    f = record.feedback
+    if not record.project_id or not f.trace_id or not f.feedback_id:
+        raise PayloadError("FeedbackRecord needs project_id, feedback.trace_id, feedback_id")
+    if f.kind not in _FEEDBACK_KINDS:
+        raise PayloadError(f"unknown feedback kind {f.kind}")
+    return FeedbackEvent(
+        feedback_id=f.feedback_id, trace_id=f.trace_id, project_id=record.project_id,
+        kind=_FEEDBACK_KINDS[f.kind], value=f.value, time=to_datetime(f.time),  # type: ignore[arg-type]
+        comment=f.comment, user_id=f.user_id, received_at=to_datetime(record.received_at),
+    )
+
+
+def enriched_record(t: EnrichedTrace) -> dict[str, Any]:
+    """The flat JSON record of one enriched trace (keys = `traces` columns)."""
+    e = t.event
+    return {
+        "project_id": e.project_id, "start_time": e.start_time.isoformat(),
+        "end_time": e.end_time.isoformat(), "event_id": e.event_id, "trace_id": e.trace_id,
+        "span_id": e.span_id, "parent_span_id": e.parent_span_id, "session_id": e.session_id,
+        "user_id": e.user_id, "app": e.app, "environment": e.environment,
+        "provider": e.provider, "model": e.model,
+        "params": orjson.dumps(e.params).decode(),
+        "prompt": orjson.dumps(e.prompt).decode(),
+        "completion": e.completion, "finish_reason": e.finish_reason,
+        "prompt_template_id": e.prompt_template_id,
+        "prompt_template_version": e.prompt_template_version,
+        "input_tokens": t.tokens.input_tokens, "output_tokens": t.tokens.output_tokens,
+        "cached_input_tokens": t.tokens.cached_input_tokens,
+        "tokens_estimated": t.tokens.estimated,
+        "input_cost": t.cost.input_usd, "output_cost": t.cost.output_usd,
+        "total_cost": t.cost.total_usd, "cost_known": t.cost.known,
+        "price_source": t.cost.source, "latency_ms": t.latency_ms, "status": e.status,
+        "error_type": e.error_type, "error_message": e.error_message,
+        "attributes": e.attributes, "pii_masked": t.pii_masked,
+        "received_at": (e.received_at or e.end_time).isoformat(),
+        "raw_partition": t.raw_partition, "raw_offset": t.raw_offset,
+    }
+
+
+def encode_enriched_batch(records: list[dict[str, Any]]) -> bytes:
+    return orjson.dumps({"v": ENRICHED_VERSION, "traces": records})
+
+
+def decode_enriched_batch(value: bytes | None) -> list[dict[str, Any]]:
+    if not value:
+        raise PayloadError("empty record")
+    try:
+        doc = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise PayloadError(f"not JSON: {exc}") from exc
+    if not isinstance(doc, dict) or doc.get("v") != ENRICHED_VERSION:
+        raise PayloadError(f"not an enriched traces batch of version {ENRICHED_VERSION}")
+    traces = doc.get("traces")
+    if not isinstance(traces, list) or not all(isinstance(t, dict) for t in traces):
+        raise PayloadError("'traces' must be a list of objects")
+    return traces

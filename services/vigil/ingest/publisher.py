@@ -1,0 +1,196 @@
+"""Writes accepted events to Kafka, batched into records, and reports when Kafka confirmed.
+
+Events from every concurrent call are gathered per (project, partition) into
+one `TraceBatch` record, flushed when full or after a short linger; the
+partition is the one Kafka's default partitioner gives the trace id, so a
+trace stays in one partition. A caller's `publish` returns only once every
+record holding its events is acknowledged by the broker (acks=all), and
+raises `KafkaUnavailable` when that does not happen within the ack timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from vigil.kafka.topics import Topics, ensure_topics, partition_for
+from vigil.logs import get_logger
+from vigil.settings import Settings
+from vigil.v1 import events_pb2 as pb
+
+log = get_logger(__name__)
+
+
+class KafkaUnavailable(Exception):
+    """Kafka did not confirm a write in time; the sender should retry."""
+
+
+@dataclass(slots=True)
+class _Pending:
+    events: list[pb.TraceEvent] = field(default_factory=list)
+    size: int = 0
+    acked: asyncio.Future[None] | None = None
+    timer: asyncio.TimerHandle | None = None
+
+
+class TracePublisher:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._topics = Topics.from_settings(settings)
+        self._producer: AIOKafkaProducer | None = None
+        self._partitions = 0
+        self._pending: dict[tuple[str, int], _Pending] = {}
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._connect_lock = asyncio.Lock()
+        self._max_events = settings.record_max_events
+        self._max_bytes = 900_000
+        self._linger_s = settings.record_linger_ms / 1000
+
+    @property
+    def connected(self) -> bool:
+        return self._producer is not None and self._partitions > 0
+
+    async def connect(self) -> None:
+        """Start the producer and learn the partitions; idempotent, raises KafkaUnavailable."""
+        async with self._connect_lock:
+            if self.connected:
+                return
+            try:
+                await asyncio.to_thread(ensure_topics, self._settings, self._settings.ack_timeout_s)
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                    client_id="vigil-ingest",
+                    acks="all",
+                    linger_ms=0,
+                    max_request_size=2 * 1024 * 1024,
+                    request_timeout_ms=int(self._settings.ack_timeout_s * 1000),
+                    retry_backoff_ms=100,
+                )
+                await producer.start()
+            except Exception as exc:
+                raise KafkaUnavailable(f"Kafka is not reachable: {exc}") from exc
+            partitions = await producer.partitions_for(self._topics.traces_raw)
+            self._producer, self._partitions = producer, len(partitions)
+            log.info("connected to kafka", partitions=self._partitions)
+
+    async def _reset(self) -> None:
+        producer, self._producer, self._partitions = self._producer, None, 0
+        if producer is not None:
+            try:
+                await asyncio.wait_for(producer.stop(), timeout=2)
+            except Exception as exc:  # the broker is gone; nothing else to release
+                log.warning("producer stop failed", error=str(exc))
+
+    async def publish(self, project_id: str, events: Sequence[pb.TraceEvent]) -> None:
+        if not events:
+            return
+        deadline = time.monotonic() + self._settings.ack_timeout_s
+        try:
+            await asyncio.wait_for(self.connect(), timeout=self._settings.ack_timeout_s)
+        except TimeoutError as exc:
+            raise KafkaUnavailable("Kafka is not reachable") from exc
+        acks = {self._add(project_id, event) for event in events}
+        try:
+            # shield: a record's future is shared with other callers; a timeout here
+            # must not cancel it for them.
+            await asyncio.wait_for(
+                asyncio.gather(*(asyncio.shield(a) for a in acks)),
+                timeout=max(0.0, deadline - time.monotonic()),
+            )
+        except TimeoutError as exc:
+            raise KafkaUnavailable(
+                f"Kafka did not confirm the write within {self._settings.ack_timeout_s} s"
+            ) from exc
+
+    def _add(self, project_id: str, event: pb.TraceEvent) -> asyncio.Future[None]:
+        key = (project_id, partition_for(event.trace_id, self._partitions))
+        pending = self._pending.get(key)
+        size = event.ByteSize()
+        if pending is not None and pending.size + size > self._max_bytes:
+            self._flush(key)
+            pending = None
+        if pending is None:
+            pending = self._pending[key] = _Pending()
+            pending.timer = asyncio.get_running_loop().call_later(
+                self._linger_s, self._flush, key
+            )
+            pending.acked = asyncio.get_running_loop().create_future()
+        pending.events.append(event)
+        pending.size += size
+        acked = pending.acked
+        assert acked is not None
+        if len(pending.events) >= self._max_events:
+            self._flush(key)
+        return acked
+
+    def _flush(self, key: tuple[str, int]) -> None:
+        pending = self._pending.pop(key, None)
+        if pending is None:
+            return
+        if pending.timer is not None:
+            pending.timer.cancel()
+        task = asyncio.get_running_loop().create_task(self._send(key, pending))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
+    async def _send(self, key: tuple[str, int], pending: _Pending) -> None:
+        project_id, partition = key
+        received = Timestamp()
+        received.GetCurrentTime()
+        record = pb.TraceBatch(project_id=project_id, received_at=received, events=pending.events)
+        try:
+            if self._producer is None:
+                raise KafkaUnavailable("Kafka connection was lost")
+            await self._producer.send_and_wait(
+                self._topics.traces_raw, record.SerializeToString(), partition=partition
+            )
+        except (KafkaError, KafkaUnavailable, OSError) as exc:
+            log.warning("kafka write failed", error=str(exc), events=len(pending.events))
+            await self._reset()
+            _settle(pending.acked, KafkaUnavailable(f"Kafka write failed: {exc}"))
+            return
+        _settle(pending.acked, None)
+
+    async def publish_feedback(self, project_id: str, feedback: pb.FeedbackEvent) -> None:
+        await asyncio.wait_for(self.connect(), timeout=self._settings.ack_timeout_s)
+        received = Timestamp()
+        received.GetCurrentTime()
+        record = pb.FeedbackRecord(project_id=project_id, received_at=received, feedback=feedback)
+        producer = self._producer
+        if producer is None:
+            raise KafkaUnavailable("Kafka connection was lost")
+        try:
+            await asyncio.wait_for(
+                producer.send_and_wait(
+                    self._topics.feedback, record.SerializeToString(),
+                    key=feedback.trace_id.encode(),
+                ),
+                timeout=self._settings.ack_timeout_s,
+            )
+        except (TimeoutError, KafkaError, OSError) as exc:
+            await self._reset()
+            raise KafkaUnavailable(f"Kafka did not confirm the feedback write: {exc}") from exc
+
+    async def close(self) -> None:
+        """Flush what is buffered, wait for it, stop the producer."""
+        for key in list(self._pending):
+            self._flush(key)
+        if self._inflight:
+            await asyncio.wait(self._inflight, timeout=self._settings.ack_timeout_s)
+        await self._reset()
+
+
+def _settle(acked: asyncio.Future[None] | None, error: Exception | None) -> None:
+    if acked is None or acked.done():
+        return
+    if error is None:
+        acked.set_result(None)
+    else:
+        acked.set_exception(error)
+        acked.exception()  # marked retrieved: callers that timed out no longer listen

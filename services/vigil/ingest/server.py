@@ -1,0 +1,227 @@
+"""The gRPC IngestService: auth, validation, acknowledgement after Kafka confirmed.
+
+Errors: UNAUTHENTICATED (no or unknown key), INVALID_ARGUMENT (names the field;
+permanent, do not retry), UNAVAILABLE (Kafka did not confirm; retry with the
+same event ids, they are stored once). The standard health service reports
+SERVING only while Kafka is reachable; server reflection is on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from vigil.ingest.auth import KeyRing
+from vigil.ingest.publisher import KafkaUnavailable, TracePublisher
+from vigil.ingest.validate import Limits, Violation, validate_feedback, validate_trace
+from vigil.logs import get_logger
+from vigil.metrics import INGEST_ACK_SECONDS, INGEST_EVENTS
+from vigil.settings import Settings
+from vigil.v1 import events_pb2 as pb
+from vigil.v1 import ingest_pb2, ingest_pb2_grpc
+
+log = get_logger(__name__)
+SERVICE_NAME = ingest_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name
+_STREAM_INFLIGHT = 8
+
+
+class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
+    def __init__(self, settings: Settings, keyring: KeyRing, publisher: TracePublisher) -> None:
+        self._keyring = keyring
+        self._publisher = publisher
+        self._max_batch = settings.max_batch_events
+        self._limits = Limits(
+            max_event_bytes=settings.max_event_bytes,
+            max_future_skew=timedelta(seconds=settings.max_future_skew_s),
+            max_age=timedelta(days=settings.retention_days),
+        )
+
+    async def Emit(self, request: ingest_pb2.EmitRequest, context: grpc.aio.ServicerContext
+                   ) -> ingest_pb2.EmitResponse:
+        started = time.perf_counter()
+        project = await self._project(context)
+        if violation := validate_trace(request.event, self._limits, datetime.now(UTC)):
+            INGEST_EVENTS.labels("rejected").inc()
+            await _abort_invalid(context, "event", violation)
+        await self._publish(context, project, [request.event])
+        INGEST_ACK_SECONDS.labels("Emit").observe(time.perf_counter() - started)
+        return ingest_pb2.EmitResponse(event_id=request.event.event_id)
+
+    async def EmitBatch(self, request: ingest_pb2.EmitBatchRequest,
+                        context: grpc.aio.ServicerContext) -> ingest_pb2.EmitBatchResponse:
+        started = time.perf_counter()
+        project = await self._project(context)
+        await self._check_batch_size(context, len(request.events))
+        accepted, results = self._triage(request.events, offset=0)
+        await self._publish(context, project, accepted)
+        INGEST_ACK_SECONDS.labels("EmitBatch").observe(time.perf_counter() - started)
+        return _summary(len(accepted), results)
+
+    async def EmitStream(self, request_iterator: AsyncIterator[ingest_pb2.EmitBatchRequest],
+                         context: grpc.aio.ServicerContext) -> ingest_pb2.EmitBatchResponse:
+        project = await self._project(context)
+        results: list[ingest_pb2.EventResult] = []
+        inflight: set[asyncio.Task[None]] = set()
+        accepted_total = 0
+        try:
+            async for message in request_iterator:
+                await self._check_batch_size(context, len(message.events))
+                accepted, message_results = self._triage(message.events, offset=len(results))
+                results.extend(message_results)
+                accepted_total += len(accepted)
+                inflight.add(asyncio.create_task(self._publisher.publish(project, accepted)))
+                if len(inflight) >= _STREAM_INFLIGHT:
+                    done, inflight = await asyncio.wait(
+                        inflight, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    _raise_first(done)
+            if inflight:
+                _raise_first((await asyncio.wait(inflight))[0])
+        except KafkaUnavailable as exc:
+            await _abort_unavailable(context, exc)
+        finally:
+            for task in inflight:
+                task.cancel()
+        return _summary(accepted_total, results)
+
+    async def SubmitFeedback(self, request: ingest_pb2.SubmitFeedbackRequest,
+                             context: grpc.aio.ServicerContext
+                             ) -> ingest_pb2.SubmitFeedbackResponse:
+        project = await self._project(context)
+        feedback = request.feedback
+        if violation := validate_feedback(feedback):
+            await _abort_invalid(context, "feedback", violation)
+        if not feedback.feedback_id:
+            feedback.feedback_id = str(uuid.uuid4())
+        if not feedback.HasField("time"):
+            feedback.time.GetCurrentTime()
+        try:
+            await self._publisher.publish_feedback(project, feedback)
+        except (KafkaUnavailable, TimeoutError) as exc:
+            await _abort_unavailable(context, exc)
+        return ingest_pb2.SubmitFeedbackResponse(feedback_id=feedback.feedback_id)
+
+    async def _project(self, context: grpc.aio.ServicerContext) -> str:
+        project = self._keyring.project_for_metadata(context.invocation_metadata() or ())
+        if project is None:
+            await context.abort(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "missing or unknown API key: send metadata 'authorization: Bearer <key>'",
+            )
+        assert project is not None
+        return project
+
+    async def _check_batch_size(self, context: grpc.aio.ServicerContext, n: int) -> None:
+        if n > self._max_batch:
+            await _abort_invalid(
+                context, "events",
+                Violation("events", f"{n} events in one message, the limit is {self._max_batch}"),
+            )
+
+    def _triage(self, events: list[pb.TraceEvent], offset: int
+                ) -> tuple[list[pb.TraceEvent], list[ingest_pb2.EventResult]]:
+        now = datetime.now(UTC)
+        accepted: list[pb.TraceEvent] = []
+        results = []
+        for i, event in enumerate(events):
+            violation = validate_trace(event, self._limits, now)
+            result = ingest_pb2.EventResult(index=offset + i, event_id=event.event_id)
+            if violation is None:
+                accepted.append(event)
+            else:
+                result.code = grpc.StatusCode.INVALID_ARGUMENT.value[0]
+                result.field, result.reason = violation.field, violation.reason
+            results.append(result)
+        INGEST_EVENTS.labels("rejected").inc(len(events) - len(accepted))
+        return accepted, results
+
+    async def _publish(self, context: grpc.aio.ServicerContext, project: str,
+                       events: list[pb.TraceEvent]) -> None:
+        try:
+            await self._publisher.publish(project, events)
+        except KafkaUnavailable as exc:
+            await _abort_unavailable(context, exc)
+        INGEST_EVENTS.labels("accepted").inc(len(events))
+
+
+def _raise_first(done: set[asyncio.Task[None]]) -> None:
+    for task in done:
+        task.result()
+
+
+def _summary(accepted: int, results: list[ingest_pb2.EventResult]
+             ) -> ingest_pb2.EmitBatchResponse:
+    return ingest_pb2.EmitBatchResponse(
+        accepted=accepted, rejected=len(results) - accepted, results=results
+    )
+
+
+async def _abort_invalid(context: grpc.aio.ServicerContext, what: str, v: Violation) -> None:
+    context.set_trailing_metadata((("vigil-field", v.field), ("vigil-reason", v.reason)))
+    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"invalid {what}: {v.field} {v.reason}")
+
+
+async def _abort_unavailable(context: grpc.aio.ServicerContext, exc: Exception) -> None:
+    log.warning("write not confirmed", error=str(exc))
+    await context.abort(grpc.StatusCode.UNAVAILABLE, f"{exc}; retry with the same event ids")
+
+
+async def start_server(settings: Settings, keyring: KeyRing, publisher: TracePublisher,
+                       listen: str | None = None) -> tuple[grpc.aio.Server, int, HealthServicer]:
+    """Start the server on `listen` (port 0 picks a free one); return it and its port."""
+    server = grpc.aio.server(options=[
+        ("grpc.max_receive_message_length", settings.max_request_bytes),
+        ("grpc.max_send_message_length", settings.max_request_bytes),
+    ])
+    ingest_pb2_grpc.add_IngestServiceServicer_to_server(
+        IngestServicer(settings, keyring, publisher), server
+    )
+    health = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+         reflection.SERVICE_NAME), server
+    )
+    port = server.add_insecure_port(listen or settings.ingest_listen)
+    await server.start()
+    return server, port, health
+
+
+async def watch_kafka(publisher: TracePublisher, health: HealthServicer) -> None:
+    """Keep trying to reach Kafka; mirror the result in the health service."""
+    serving = health_pb2.HealthCheckResponse.SERVING
+    not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
+    while True:
+        try:
+            await publisher.connect()
+            state = serving
+        except KafkaUnavailable as exc:
+            log.warning("kafka unreachable", error=str(exc))
+            state = not_serving
+        await health.set(SERVICE_NAME, state)
+        await health.set("", state)
+        await asyncio.sleep(1.0 if state == serving else 2.0)
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    """Run ingest until `stop` is set; then stop taking calls and flush to Kafka."""
+    keyring = KeyRing.parse(settings.api_keys.get_secret_value())
+    publisher = TracePublisher(settings)
+    server, port, health = await start_server(settings, keyring, publisher)
+    watcher = asyncio.create_task(watch_kafka(publisher, health))
+    log.info("ingest listening", port=port, address=settings.ingest_listen)
+    await stop.wait()
+    log.info("ingest stopping: draining calls in flight")
+    await health.enter_graceful_shutdown()
+    await server.stop(grace=10)
+    watcher.cancel()
+    await publisher.close()
+    log.info("ingest stopped")

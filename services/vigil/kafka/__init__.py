@@ -1,0 +1,1 @@
+"""Kafka plumbing shared by the stages: topic names, topic creation, the embedded broker."""

@@ -1,0 +1,27 @@
+"""How far a consumer group is behind the end of its topics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+
+def group_lag(bootstrap: str, group: str, topics: Iterable[str]) -> int:
+    """Records in `topics` that `group` has not committed yet (uncommitted partitions count whole)."""
+    servers = bootstrap.split(",")
+    admin = KafkaAdminClient(bootstrap_servers=servers, client_id="vigil-lag")
+    consumer = KafkaConsumer(bootstrap_servers=servers, client_id="vigil-lag")
+    try:
+        committed = admin.list_consumer_group_offsets(group)
+        partitions = [TopicPartition(topic, p) for topic in topics
+                      for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        ends = consumer.end_offsets(partitions)
+        lag = 0
+        for tp in partitions:
+            done = committed.get(tp)
+            lag += ends[tp] - (done.offset if done is not None and done.offset >= 0 else 0)
+        return lag
+    finally:
+        consumer.close()
+        admin.close()

@@ -1,0 +1,99 @@
+"""The topics Vigil uses and their creation at start-up.
+
+Every consumed topic has a dead-letter twin `<topic>.dlq`. The raw and the
+enriched traces topics must have the same partition count: enrich writes each
+record to the partition number it read it from, so one trace stays in one
+partition from ingest to sink.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+from kafka.partitioner.default import murmur2
+
+from vigil.logs import get_logger
+from vigil.settings import Settings
+
+log = get_logger(__name__)
+
+DLQ_SUFFIX = ".dlq"
+
+# Headers on a dead-lettered record.
+H_REASON = "vigil-dlq-reason"
+H_SOURCE_TOPIC = "vigil-dlq-source-topic"
+H_SOURCE_PARTITION = "vigil-dlq-source-partition"
+H_SOURCE_OFFSET = "vigil-dlq-source-offset"
+H_STAGE = "vigil-dlq-stage"
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    traces_raw: str
+    traces_enriched: str
+    feedback: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Topics:
+        return cls(
+            traces_raw=settings.topic("traces.raw"),
+            traces_enriched=settings.topic("traces.enriched"),
+            feedback=settings.topic("feedback"),
+        )
+
+    @property
+    def consumed(self) -> tuple[str, ...]:
+        return (self.traces_raw, self.traces_enriched, self.feedback)
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return self.consumed + tuple(dlq(t) for t in self.consumed)
+
+
+def dlq(topic: str) -> str:
+    return topic + DLQ_SUFFIX
+
+
+def partition_for(trace_id: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner picks for key=trace_id."""
+    return (murmur2(trace_id.encode()) & 0x7FFFFFFF) % partitions
+
+
+def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> Topics:
+    """Create the missing topics; fail when raw and enriched disagree on partitions."""
+    topics = Topics.from_settings(settings)
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id="vigil-admin",
+        request_timeout_ms=int(timeout_s * 1000),
+    )
+    try:
+        existing = set(admin.list_topics())
+        missing = [t for t in topics.all if t not in existing]
+        for name in missing:
+            try:
+                admin.create_topics(
+                    [NewTopic(name, settings.kafka_partitions, settings.kafka_replication_factor)]
+                )
+            except TopicAlreadyExistsError:
+                pass
+        if missing:
+            log.info("topics created", topics=missing, partitions=settings.kafka_partitions)
+        counts = partition_counts(admin, [topics.traces_raw, topics.traces_enriched])
+    finally:
+        admin.close()
+    if counts[topics.traces_raw] != counts[topics.traces_enriched]:
+        raise RuntimeError(
+            f"{topics.traces_raw} has {counts[topics.traces_raw]} partitions but "
+            f"{topics.traces_enriched} has {counts[topics.traces_enriched]}: give them the same "
+            "count (kafka-topics --alter --partitions N) before starting Vigil"
+        )
+    return topics
+
+
+def partition_counts(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:
+    described = admin.describe_topics(names)
+    return {t["topic"]: len(t["partitions"]) for t in described}

@@ -1,0 +1,28 @@
+"""Prometheus metrics of every stage, served on /metrics (VIGIL_METRICS_PORT)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram, start_http_server
+
+INGEST_EVENTS = Counter(
+    "vigil_ingest_events_total", "Trace events received by ingest", ["outcome"]
+)
+INGEST_ACK_SECONDS = Histogram(
+    "vigil_ingest_ack_seconds", "Time from request to Kafka-confirmed acknowledgement", ["rpc"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+ENRICH_EVENTS = Counter("vigil_enrich_events_total", "Events through enrich", ["outcome"])
+ENRICH_PII = Counter("vigil_enrich_pii_masked_total", "PII items masked", ["kind"])
+ENRICH_UNPRICED = Counter("vigil_enrich_unpriced_total", "Events of models without a price")
+DEAD_LETTERS = Counter("vigil_dead_letters_total", "Records sent to a dead-letter topic",
+                       ["stage", "topic"])
+SINK_ROWS = Counter("vigil_sink_rows_total", "Rows written to ClickHouse", ["table"])
+SINK_DUPLICATES = Counter("vigil_sink_duplicates_skipped_total",
+                          "Rows not written because the store already holds them", ["table"])
+SINK_INSERT_SECONDS = Histogram("vigil_sink_insert_seconds", "ClickHouse insert time", ["table"])
+SINK_RETRIES = Counter("vigil_sink_store_retries_total", "Failed inserts retried")
+
+
+def serve_metrics(port: int) -> None:
+    if port:
+        start_http_server(port)

@@ -1,0 +1,97 @@
+"""One typed settings object, built once per process from the environment.
+
+Every variable is `VIGIL_<FIELD>` (e.g. `VIGIL_CLICKHOUSE_URL`), except the
+broker address, which also answers to the conventional `KAFKA_BOOTSTRAP_SERVERS`.
+Stage code never reads the environment: it receives this object.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EMBEDDED_BROKER = "127.0.0.1:19092"
+DEMO_API_KEY = "vigil-demo-key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VIGIL_", extra="ignore")
+
+    # Kafka
+    kafka_bootstrap_servers: str = Field(
+        EMBEDDED_BROKER,
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "VIGIL_KAFKA_BOOTSTRAP_SERVERS"),
+        description="Kafka brokers, host:port[,host:port]. Unset: the embedded local broker.",
+    )
+    kafka_session_timeout_ms: int = Field(
+        10_000, description="Consumer group session timeout. Kafka rejects < 6000 by default; "
+        "the embedded broker is started with 2000 to make rebalances fast.")
+    kafka_heartbeat_interval_ms: int = Field(3_000, description="Consumer heartbeat interval.")
+    kafka_partitions: int = Field(4, ge=1, description="Partitions of every topic Vigil creates.")
+    kafka_replication_factor: int = Field(1, ge=1, description="Replication of created topics.")
+    topic_prefix: str = Field("vigil.", description="Prefix of every topic name.")
+
+    # Storage
+    clickhouse_url: str | None = Field(
+        None, description="ClickHouse server over HTTP, e.g. http://user:pass@host:8123/vigil. "
+        "Unset: embedded ClickHouse (chdb) in VIGIL_DATA_DIR/clickhouse.")
+    clickhouse_database: str = Field("vigil", description="Database that holds Vigil's tables.")
+    data_dir: Path = Field(Path(".vigil"), description="Local state: embedded store, logs.")
+    retention_days: int = Field(90, ge=1, description="TTL of traces and feedback, in days.")
+
+    # Ingest
+    ingest_listen: str = Field("127.0.0.1:50051", description="gRPC ingest address host:port.")
+    api_keys: SecretStr = Field(
+        SecretStr(f"{DEMO_API_KEY}=demo"),
+        description="API keys and their projects: 'key1=project-a,key2=project-b'.")
+    max_event_bytes: int = Field(256 * 1024, description="Largest accepted trace event.")
+    max_request_bytes: int = Field(16 * 1024 * 1024, description="Largest gRPC request.")
+    max_batch_events: int = Field(10_000, description="Most events in one EmitBatch message.")
+    max_future_skew_s: float = Field(3600, description="How far in the future a timestamp may be.")
+    ack_timeout_s: float = Field(5.0, description="Longest wait for Kafka to confirm a write; "
+                                 "past it the sender gets UNAVAILABLE.")
+    record_max_events: int = Field(500, description="Most events in one Kafka record.")
+    record_linger_ms: float = Field(5.0, description="How long ingest waits to fill a record.")
+
+    # Enrich
+    pii_masking: bool = Field(True, description="Mask PII in prompts and completions.")
+    pii_kinds: str = Field("email,phone,card,secret", description="PII kinds to mask.")
+    price_overrides_file: Path | None = Field(
+        None, description="YAML with prices of custom or fine-tuned models.")
+
+    # Sink
+    sink_batch_rows: int = Field(20_000, description="Most rows per ClickHouse insert.")
+    sink_batch_seconds: float = Field(0.5, description="Longest wait to fill an insert.")
+
+    # Read API
+    api_listen: str = Field("127.0.0.1:8700", description="Read API address host:port.")
+    api_url: str = Field("http://127.0.0.1:8700", description="Where the CLI finds the read API.")
+
+    # Observability
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR.")
+    log_format: str = Field("json", description="json or console.")
+    metrics_port: int = Field(0, description="Prometheus /metrics port of this process; 0: off.")
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value not in ("json", "console"):
+            raise ValueError("must be 'json' or 'console'")
+        return value
+
+    @property
+    def embedded_store(self) -> bool:
+        return not self.clickhouse_url
+
+    @property
+    def pii_kind_set(self) -> frozenset[str]:
+        return frozenset(k.strip() for k in self.pii_kinds.split(",") if k.strip())
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

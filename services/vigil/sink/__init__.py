@@ -1,0 +1,1 @@
+"""Sink: enriched traces and feedback -> ClickHouse, offsets committed after the write."""

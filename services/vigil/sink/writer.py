@@ -1,0 +1,212 @@
+"""The sink adapter: Kafka -> batches -> ClickHouse -> commit.
+
+At-least-once from Kafka, exactly-once in the store: a batch is written, then
+its offsets are committed. If the process dies in between, the batch is read
+again and the rows already stored are recognised by id (`event_id`,
+`feedback_id`) and skipped, so no query ever sees a row twice; the same check
+absorbs a replay by enrich and a client's retry with the same event id. Each
+insert also carries a deduplication token from its partition/offset ranges,
+so a retried insert is not applied twice. A store outage pauses the
+partitions and retries with backoff (backpressure), never dropping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.structs import OffsetAndMetadata
+
+from vigil.events.wire import PayloadError, decode_enriched_batch, decode_feedback
+from vigil.kafka import topics as t
+from vigil.logs import get_logger
+from vigil.metrics import (
+    DEAD_LETTERS,
+    SINK_DUPLICATES,
+    SINK_INSERT_SECONDS,
+    SINK_RETRIES,
+    SINK_ROWS,
+)
+from vigil.settings import Settings
+from vigil.sink.rows import (
+    FEEDBACK_COLUMNS,
+    TRACE_COLUMNS,
+    feedback_row,
+    first_occurrences,
+    trace_row,
+)
+from vigil.store.client import Store
+
+log = get_logger(__name__)
+STAGE = "sink"
+_TRACE_ID = TRACE_COLUMNS.index("event_id")
+_TRACE_TIME = TRACE_COLUMNS.index("start_time")
+_FEEDBACK_ID = FEEDBACK_COLUMNS.index("feedback_id")
+_FEEDBACK_TIME = FEEDBACK_COLUMNS.index("time")
+
+
+@dataclass(slots=True)
+class Batch:
+    traces: list[list[Any]] = field(default_factory=list)
+    feedback: list[list[Any]] = field(default_factory=list)
+    first_offsets: dict[TopicPartition, int] = field(default_factory=dict)
+    next_offsets: dict[TopicPartition, int] = field(default_factory=dict)
+    started: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.traces) + len(self.feedback)
+
+    def token(self) -> str:
+        ranges = ",".join(f"{tp.topic}:{tp.partition}:{self.first_offsets[tp]}-{end}"
+                          for tp, end in sorted(self.next_offsets.items()))
+        return hashlib.sha256(ranges.encode()).hexdigest()
+
+
+class _Revocations(ConsumerRebalanceListener):
+    def __init__(self, sink: TraceSink) -> None:
+        self._sink = sink
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        self._sink.drop_batch("partitions revoked")
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        log.info("partitions assigned", stage=STAGE,
+                 partitions=sorted(f"{p.topic}:{p.partition}" for p in assigned))
+
+
+class TraceSink:
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self._settings = settings
+        self._store = store
+        self._topics = t.Topics.from_settings(settings)
+        self._batch = Batch()
+        self._consumer: KafkaConsumer | None = None
+        self._producer: KafkaProducer | None = None
+
+    def drop_batch(self, why: str) -> None:
+        if self._batch:
+            log.info("batch dropped, it will be read again", stage=STAGE, why=why,
+                     rows=len(self._batch))
+        self._batch = Batch()
+
+    def run(self, stop: threading.Event) -> None:
+        servers = self._settings.kafka_bootstrap_servers.split(",")
+        self._consumer = KafkaConsumer(
+            bootstrap_servers=servers, group_id="vigil-sink", client_id="vigil-sink",
+            enable_auto_commit=False, auto_offset_reset="earliest",
+            session_timeout_ms=self._settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=self._settings.kafka_heartbeat_interval_ms,
+            max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024,
+        )
+        self._producer = KafkaProducer(bootstrap_servers=servers, acks="all",
+                                       client_id="vigil-sink-dlq")
+        self._consumer.subscribe([self._topics.traces_enriched, self._topics.feedback],
+                                 listener=_Revocations(self))
+        log.info("sink consuming", topics=[self._topics.traces_enriched, self._topics.feedback])
+        try:
+            while not stop.is_set():
+                polled = self._consumer.poll(timeout_ms=100, max_records=2000)
+                for tp, messages in polled.items():
+                    for message in messages:
+                        self._add(tp, message)
+                if self._batch and self._due():
+                    self._flush(stop)
+            if self._batch:
+                self._flush(stop)
+        finally:
+            self._consumer.close(autocommit=False)
+            self._producer.close(timeout=5)
+            log.info("sink stopped")
+
+    def _due(self) -> bool:
+        return (len(self._batch) >= self._settings.sink_batch_rows
+                or time.monotonic() - self._batch.started >= self._settings.sink_batch_seconds)
+
+    def _add(self, tp: TopicPartition, message: Any) -> None:
+        batch = self._batch
+        if not batch:
+            batch.started = time.monotonic()
+        batch.first_offsets.setdefault(tp, message.offset)
+        batch.next_offsets[tp] = message.offset + 1
+        try:
+            if tp.topic == self._topics.feedback:
+                batch.feedback.append(
+                    feedback_row(decode_feedback(message.value), tp.partition, message.offset))
+            else:
+                batch.traces.extend(trace_row(r) for r in decode_enriched_batch(message.value))
+        except PayloadError as exc:
+            self._dead_letter(tp, message, str(exc))
+
+    def _dead_letter(self, tp: TopicPartition, message: Any, reason: str) -> None:
+        log.warning("dead-lettered", stage=STAGE, topic=tp.topic, partition=tp.partition,
+                    offset=message.offset, reason=reason)
+        headers = [(t.H_REASON, reason.encode()), (t.H_STAGE, STAGE.encode()),
+                   (t.H_SOURCE_TOPIC, tp.topic.encode()),
+                   (t.H_SOURCE_PARTITION, str(tp.partition).encode()),
+                   (t.H_SOURCE_OFFSET, str(message.offset).encode())]
+        assert self._producer is not None
+        self._producer.send(t.dlq(tp.topic), value=message.value or b"",
+                            key=message.key, headers=headers).get(timeout=30)
+        DEAD_LETTERS.labels(STAGE, tp.topic).inc()
+
+    def _flush(self, stop: threading.Event) -> None:
+        batch, delay = self._batch, 0.2
+        assert self._consumer is not None
+        while True:
+            try:
+                self._write(batch)
+                break
+            except Exception as exc:  # the store is down or refused: hold the offsets, retry
+                SINK_RETRIES.inc()
+                log.warning("store write failed, retrying", stage=STAGE, error=str(exc)[:500],
+                            retry_in_s=delay, rows=len(batch))
+                paused = list(self._consumer.assignment())
+                self._consumer.pause(*paused)
+                self._consumer.poll(timeout_ms=int(delay * 1000))  # keeps the group membership
+                self._consumer.resume(*paused)
+                if self._batch is not batch:  # revoked while we waited: the new owner writes it
+                    return
+                delay = min(delay * 2, 10.0)
+        self._consumer.commit({tp: OffsetAndMetadata(off, None, -1)
+                               for tp, off in batch.next_offsets.items()})
+        self._batch = Batch()
+
+    def _write(self, batch: Batch) -> None:
+        token = batch.token()
+        self._insert("traces", TRACE_COLUMNS, batch.traces, _TRACE_ID, _TRACE_TIME, token)
+        self._insert("feedback", FEEDBACK_COLUMNS, batch.feedback, _FEEDBACK_ID, _FEEDBACK_TIME,
+                     token)
+
+    def _insert(self, table: str, columns: tuple[str, ...], rows: list[list[Any]], id_at: int,
+                time_at: int, token: str) -> None:
+        if not rows:
+            return
+        started = time.perf_counter()
+        fresh = self._not_stored(table, columns[id_at], columns[time_at],
+                                 first_occurrences(rows, id_at), id_at, time_at)
+        if len(fresh) < len(rows):
+            SINK_DUPLICATES.labels(table).inc(len(rows) - len(fresh))
+        if fresh:
+            self._store.insert(table, fresh, columns,
+                               settings={"insert_deduplication_token": f"{table}:{token}"})
+        SINK_ROWS.labels(table).inc(len(fresh))
+        SINK_INSERT_SECONDS.labels(table).observe(time.perf_counter() - started)
+
+    def _not_stored(self, table: str, id_column: str, time_column: str, rows: list[list[Any]],
+                    id_at: int, time_at: int) -> list[list[Any]]:
+        """The rows whose id the table does not hold yet (looked up by project and time)."""
+        projects = sorted({r[0] for r in rows})
+        times = [r[time_at] for r in rows]
+        stored = {row[0] for row in self._store.query(
+            f"SELECT {id_column} FROM {table} WHERE project_id IN {{p:Array(String)}} "
+            f"AND {time_column} BETWEEN {{lo:DateTime64(3)}} AND {{hi:DateTime64(3)}} "
+            f"AND {id_column} IN {{ids:Array(String)}}",
+            {"p": projects, "lo": min(times), "hi": max(times),
+             "ids": [r[id_at] for r in rows]},
+        ).result_rows}
+        return [r for r in rows if r[id_at] not in stored] if stored else rows

@@ -1,0 +1,82 @@
+"""Open the store: a ClickHouse server over HTTP, or embedded chdb in a data directory.
+
+The embedded store admits one process per directory. That process (the sink)
+serves every read through the read API; nothing else opens the directory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.query import QueryResult
+
+from vigil.settings import Settings
+
+
+class StoreLockedError(RuntimeError):
+    pass
+
+
+class Store:
+    """A thin, thread-safe wrapper over a clickhouse-connect client."""
+
+    def __init__(self, client: Client, database: str, embedded: bool) -> None:
+        self.client = client
+        self.database = database
+        self.embedded = embedded
+        self._lock = threading.RLock()
+
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
+        with self._lock:
+            return self.client.query(sql, parameters=parameters)
+
+    def rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        result = self.query(sql, parameters)
+        return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
+
+    def command(self, sql: str, settings: dict[str, Any] | None = None) -> Any:
+        with self._lock:
+            return self.client.command(sql, settings=settings)
+
+    def insert(
+        self,
+        table: str,
+        rows: Sequence[Sequence[Any]],
+        column_names: Sequence[str],
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        with self._lock:
+            self.client.insert(table, rows, column_names=list(column_names), settings=settings)
+
+    def close(self) -> None:
+        with self._lock:
+            self.client.close()
+
+
+def open_store(settings: Settings) -> Store:
+    db = settings.clickhouse_database
+    if settings.clickhouse_url:
+        bootstrap = clickhouse_connect.get_client(dsn=settings.clickhouse_url, database="default")
+        bootstrap.command(f"CREATE DATABASE IF NOT EXISTS `{db}`")
+        bootstrap.close()
+        client = clickhouse_connect.get_client(dsn=settings.clickhouse_url, database=db)
+        return Store(client, db, embedded=False)
+    path = (settings.data_dir / "clickhouse").resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        client = clickhouse_connect.get_client(dsn=f"chdb://{path}")
+        client.command(f"CREATE DATABASE IF NOT EXISTS `{db}`")
+        client.close()
+        client = clickhouse_connect.get_client(dsn=f"chdb://{path}", database=db)
+    except Exception as exc:
+        if "lock" in str(exc).lower():
+            raise StoreLockedError(
+                f"the embedded store {path} is open in another process (the running sink); "
+                "read through the API (vigil stats) or stop that process first"
+            ) from exc
+        raise
+    return Store(client, db, embedded=True)
