@@ -224,3 +224,25 @@ def broker(
     stop.wait()
     proc.terminate()
     proc.wait(10)
+
+
+@app.command()
+def config(markdown: Annotated[bool, typer.Option(help="Print a Markdown table.")] = False
+           ) -> None:
+    """List every setting: its environment variable, current value and meaning."""
+    settings = Settings()
+    rows = []
+    for name, field in Settings.model_fields.items():
+        env = ("KAFKA_BOOTSTRAP_SERVERS" if name == "kafka_bootstrap_servers"
+               else f"VIGIL_{name.upper()}")
+        value = getattr(settings, name)
+        shown = "(secret)" if "Secret" in type(value).__name__ else value
+        default = "(secret)" if name == "api_keys" else field.default
+        rows.append((env, default, shown, field.description or ""))
+    if markdown:
+        typer.echo("| variable | default | meaning |\n|---|---|---|")
+        for env, default, _, doc in rows:
+            typer.echo(f"| `{env}` | `{default}` | {doc} |")
+        return
+    for env, _, shown, doc in rows:
+        typer.echo(f"{env:<36} {shown!s:<28} {doc}")

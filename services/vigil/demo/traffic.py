@@ -10,9 +10,13 @@ Contract
   ``next_events(n, now)`` returns ``n`` valid ``vigil.v1.TraceEvent`` protos:
   event, trace and span ids set, ``start_time <= end_time``, ``end_time`` within
   the minute before ``now`` and increasing in list order. A conversation's later
-  turns carry its earlier messages in the prompt; an error ends it. About 3% of
-  events are errors (tokens unset, empty completion), about 10% have no token
-  counts at all, about 3% of user messages carry PII.
+  turns carry its earlier messages in the prompt; an error ends it. Latency is
+  log-normal per model (0.3-20 s, longer with more output); about 3% of events
+  are errors (tokens unset, empty completion, mostly fast; a Timeout takes the
+  SDK's 10 s). About 10% of events have no token counts at all; reported input
+  counts include app context that is not logged in the prompt (retrieved
+  articles, tool schemas). About 3% of user messages carry PII (email, phone,
+  Luhn-valid card, ``sk-`` key).
   ``feedback_for(events, now)`` returns feedback for about 5% of the events,
   worse for errors and for the weak prompt versions in ``WORSE_VERSIONS``.
   ``now`` should be timezone-aware (UTC); a naive ``now`` is read as UTC.
@@ -832,7 +836,10 @@ class _Sender:
     async def send_events(self, events: list[events_pb2.TraceEvent], mode: str) -> None:
         self.stats.sent += len(events)
         if mode == "emit":
-            for event in events:
+            for i, event in enumerate(events):
+                if self.halt.is_set():
+                    self.stats.dropped += len(events) - i
+                    return
                 await self.emit_one(event)
             return
         try:

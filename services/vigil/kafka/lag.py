@@ -8,7 +8,8 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 
 def group_lag(bootstrap: str, group: str, topics: Iterable[str]) -> int:
-    """Records in `topics` that `group` has not committed yet (uncommitted partitions count whole)."""
+    """Records in `topics` that `group` has not committed (a partition never committed counts
+    whole)."""
     servers = bootstrap.split(",")
     admin = KafkaAdminClient(bootstrap_servers=servers, client_id="vigil-lag")
     consumer = KafkaConsumer(bootstrap_servers=servers, client_id="vigil-lag")

@@ -8,6 +8,7 @@ partition from ingest to sink.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from kafka import KafkaAdminClient
@@ -74,12 +75,10 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> Topics:
         existing = set(admin.list_topics())
         missing = [t for t in topics.all if t not in existing]
         for name in missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(
                     [NewTopic(name, settings.kafka_partitions, settings.kafka_replication_factor)]
                 )
-            except TopicAlreadyExistsError:
-                pass
         if missing:
             log.info("topics created", topics=missing, partitions=settings.kafka_partitions)
         counts = partition_counts(admin, [topics.traces_raw, topics.traces_enriched])

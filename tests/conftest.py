@@ -1,0 +1,169 @@
+"""Shared fixtures: the real local broker, real service processes, polling helpers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from vigil.kafka.broker import start_broker, wait_for_port
+
+T = TypeVar("T")
+KEY_A, PROJECT_A = "test-key-a", "project-a"
+KEY_B, PROJECT_B = "test-key-b", "project-b"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(probe: Callable[[], T], timeout: float = 60, what: str = "condition") -> T:
+    """Poll `probe` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = probe()
+            if value:
+                return value
+        except Exception as exc:  # the thing probed may not be up yet
+            last_error = exc
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}; last error: "
+                         f"{last_error!r}")
+
+
+class Broker:
+    def __init__(self, port: int, log: Path) -> None:
+        self.port, self.log = port, log
+        self.bootstrap = f"127.0.0.1:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = start_broker("127.0.0.1", self.port, self.log)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    b = Broker(free_port(), tmp_path_factory.mktemp("broker") / "broker.log")
+    b.start()
+    yield b
+    b.kill()
+
+
+class Service:
+    """One `python -m vigil <command>` process with its own log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.name, self.args, self.env, self.log = name, args, env, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Service:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "vigil", *self.args],
+                                         env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to flush or commit anything."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+class Stack:
+    """Ingest, enrich and sink (with its read API) on the shared broker, isolated by
+    their own topic prefix, data directory and ports."""
+
+    def __init__(self, root: Path, bootstrap: str, **overrides: str) -> None:
+        self.root = root
+        self.ingest_port, self.api_port = free_port(), free_port()
+        self.prefix = f"t{uuid.uuid4().hex[:8]}."
+        self.env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "VIGIL_TOPIC_PREFIX": self.prefix,
+            "VIGIL_DATA_DIR": str(root / "data"),
+            "VIGIL_INGEST_LISTEN": f"127.0.0.1:{self.ingest_port}",
+            "VIGIL_API_LISTEN": f"127.0.0.1:{self.api_port}",
+            "VIGIL_API_URL": f"http://127.0.0.1:{self.api_port}",
+            "VIGIL_API_KEYS": f"{KEY_A}={PROJECT_A},{KEY_B}={PROJECT_B}",
+            "VIGIL_KAFKA_SESSION_TIMEOUT_MS": "2000",
+            "VIGIL_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+            "VIGIL_KAFKA_PARTITIONS": "4",
+            "VIGIL_ACK_TIMEOUT_S": "3",
+            **overrides,
+        }
+        self.services: dict[str, Service] = {}
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.ingest_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def service(self, name: str) -> Service:
+        if name not in self.services:
+            self.services[name] = Service(name, [name], self.env, self.root / f"{name}.log")
+        return self.services[name]
+
+    def start(self, *names: str) -> Stack:
+        for name in names:
+            self.service(name).start()
+        if "sink" in names:
+            self.wait_api()
+        if "ingest" in names:
+            wait_until(lambda: _port_open(self.ingest_port), 60, "ingest port")
+        return self
+
+    def wait_api(self) -> None:
+        wait_until(lambda: httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200,
+                   90, f"the read API (sink log: {self.service('sink').tail(10)})")
+
+    def get(self, path: str, key: str = KEY_A) -> Any:
+        response = httpx.get(f"{self.api_url}{path}", timeout=10,
+                             headers={"authorization": f"Bearer {key}"})
+        response.raise_for_status()
+        return response.json()
+
+    def stop(self) -> None:
+        for service in self.services.values():
+            service.stop()
+
+
+def _port_open(port: int) -> bool:
+    try:
+        wait_for_port("127.0.0.1", port, timeout_s=0.2)
+        return True
+    except TimeoutError:
+        return False

@@ -1,0 +1,147 @@
+"""End to end on real parts: gRPC over loopback -> ingest -> broker -> enrich -> sink ->
+embedded ClickHouse -> read API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from genai_prices import Usage, calc_price
+
+from tests.conftest import KEY_A, KEY_B, PROJECT_A, Broker, Stack, wait_until
+from tests.factories import invalid_events, valid_event
+from vigil.v1 import events_pb2 as pb
+from vigil.v1 import ingest_pb2, ingest_pb2_grpc
+
+pytestmark = pytest.mark.integration
+AUTH_A = (("authorization", f"Bearer {KEY_A}"),)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, broker: Broker) -> Iterator[Stack]:
+    s = Stack(tmp_path_factory.mktemp("e2e"), broker.bootstrap)
+    s.start("sink", "enrich", "ingest")
+    yield s
+    s.stop()
+
+
+async def _send_all(target: str, events: list[pb.TraceEvent],
+                    invalid: list[tuple[str, pb.TraceEvent]]) -> dict[str, object]:
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = ingest_pb2_grpc.IngestServiceStub(channel)
+        emit, batch, stream = events[:300], events[300:700], events[700:]
+        await asyncio.gather(*(stub.Emit(ingest_pb2.EmitRequest(event=e), metadata=AUTH_A,
+                                         timeout=30) for e in emit))
+        batch_responses = [
+            await stub.EmitBatch(ingest_pb2.EmitBatchRequest(events=batch[i:i + 100]),
+                                 metadata=AUTH_A, timeout=30)
+            for i in range(0, len(batch), 100)
+        ]
+
+        async def messages():  # type: ignore[no-untyped-def]
+            for i in range(0, len(stream), 100):
+                yield ingest_pb2.EmitBatchRequest(events=stream[i:i + 100])
+
+        stream_response = await stub.EmitStream(messages(), metadata=AUTH_A, timeout=30)
+        # half of the invalid events one by one, half in a batch with valid neighbours
+        singles, in_batch = invalid[:10], invalid[10:]
+        single_errors = []
+        for field, event in singles:
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await stub.Emit(ingest_pb2.EmitRequest(event=event), metadata=AUTH_A, timeout=30)
+            single_errors.append((field, err.value))
+        mixed = await stub.EmitBatch(
+            ingest_pb2.EmitBatchRequest(events=[e for _, e in in_batch]), metadata=AUTH_A,
+            timeout=30)
+        return {"batch": batch_responses, "stream": stream_response,
+                "single_errors": single_errors, "mixed": mixed}
+
+
+def test_events_reach_the_store_once_with_cost_and_feedback(stack: Stack) -> None:
+    events = [valid_event(i) for i in range(1000)]
+    invalid = invalid_events()
+    answers = asyncio.run(_send_all(stack.target, events, invalid))
+
+    assert all(r.accepted == 100 and r.rejected == 0 for r in answers["batch"])
+    assert answers["stream"].accepted == 300 and answers["stream"].rejected == 0
+    assert len(answers["stream"].results) == 300
+    for field, error in answers["single_errors"]:
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert field in error.details(), (field, error.details())
+    mixed = answers["mixed"]
+    assert (mixed.accepted, mixed.rejected) == (0, 10)
+    for (field, _), result in zip(invalid[10:], mixed.results, strict=True):
+        assert result.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+        assert result.field == field, (result.field, result.reason)
+
+    feedback_on = events[:40]
+    asyncio.run(_send_feedback(stack.target, feedback_on))
+
+    stats = wait_until(lambda: (s := stack.get("/v1/stats"))["traces"] >= 1000
+                       and s["feedback"] >= 40 and s, 120, "1,000 traces and 40 feedback")
+    assert stats["traces"] == 1000
+    assert stats["distinct_event_ids"] == 1000
+    assert stats["feedback"] == 40
+    assert stats["project_id"] == PROJECT_A
+
+    expected: dict[str, float] = defaultdict(float)
+    for e in events:
+        price = calc_price(Usage(input_tokens=e.input_tokens, output_tokens=e.output_tokens,
+                                 cache_read_tokens=e.cached_input_tokens),
+                           model_ref=e.model, provider_id=e.provider)
+        expected[e.model] += float(price.total_price)
+    stored = {m["model"]: m["cost_usd"] for m in stats["by_model"]}
+    assert stored.keys() == expected.keys()
+    for model, cost in expected.items():
+        assert stored[model] == pytest.approx(cost, rel=1e-9), model
+
+    trace = stack.get(f"/v1/traces/{events[0].trace_id}")
+    assert [c["event_id"] for c in trace["calls"]] == [events[0].event_id]
+    assert [f["kind"] for f in trace["feedback"]] == ["thumbs"]
+
+    other = stack.get("/v1/stats", key=KEY_B)
+    assert other["traces"] == 0 and other["feedback"] == 0
+
+
+async def _send_feedback(target: str, events: list[pb.TraceEvent]) -> None:
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = ingest_pb2_grpc.IngestServiceStub(channel)
+        for e in events:
+            await stub.SubmitFeedback(ingest_pb2.SubmitFeedbackRequest(
+                feedback=pb.FeedbackEvent(trace_id=e.trace_id, kind=pb.FEEDBACK_KIND_THUMBS,
+                                          value=1.0, user_id=e.user_id)),
+                metadata=AUTH_A, timeout=30)
+
+
+def test_no_key_or_a_wrong_key_is_unauthenticated(stack: Stack) -> None:
+    async def call(metadata: tuple[tuple[str, str], ...]) -> grpc.StatusCode:
+        async with grpc.aio.insecure_channel(stack.target) as channel:
+            stub = ingest_pb2_grpc.IngestServiceStub(channel)
+            try:
+                await stub.Emit(ingest_pb2.EmitRequest(event=valid_event(1)), metadata=metadata,
+                                timeout=30)
+            except grpc.aio.AioRpcError as err:
+                return err.code()
+            return grpc.StatusCode.OK
+
+    assert asyncio.run(call(())) == grpc.StatusCode.UNAUTHENTICATED
+    assert asyncio.run(call((("authorization", "Bearer nope"),))) == \
+        grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_the_project_comes_from_the_key(stack: Stack, tmp_path: Path) -> None:
+    event = valid_event(7, attributes={"project_id": "project-b"})
+    asyncio.run(_emit(stack.target, event))
+    wait_until(lambda: stack.get(f"/v1/traces/{event.trace_id}"), 60, "the trace in project A")
+    with pytest.raises(Exception, match="404"):
+        stack.get(f"/v1/traces/{event.trace_id}", key=KEY_B)
+
+
+async def _emit(target: str, event: pb.TraceEvent) -> None:
+    async with grpc.aio.insecure_channel(target) as channel:
+        await ingest_pb2_grpc.IngestServiceStub(channel).Emit(
+            ingest_pb2.EmitRequest(event=event), metadata=AUTH_A, timeout=30)
