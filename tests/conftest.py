@@ -38,6 +38,8 @@ def wait_until(probe: Callable[[], T], timeout: float = 60, what: str = "conditi
             value = probe()
             if value:
                 return value
+        except RuntimeError:
+            raise
         except Exception as exc:  # the thing probed may not be up yet
             last_error = exc
         time.sleep(0.1)
@@ -147,8 +149,14 @@ class Stack:
         return self
 
     def wait_api(self) -> None:
-        wait_until(lambda: httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200,
-                   90, f"the read API (sink log: {self.service('sink').tail(10)})")
+        sink = self.service("sink")
+
+        def healthy() -> bool:
+            if sink.proc is not None and sink.proc.poll() is not None:
+                raise RuntimeError(f"the sink exited:\n{sink.tail()}")
+            return httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200
+
+        wait_until(healthy, 90, "the read API")
 
     def get(self, path: str, key: str = KEY_A) -> Any:
         response = httpx.get(f"{self.api_url}{path}", timeout=10,

@@ -8,25 +8,30 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Response
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from vigil.ingest.auth import KeyRing
 from vigil.store.client import Store
 
 
+def caller_project(request: Request,
+                   authorization: Annotated[str | None, Header()] = None) -> str:
+    """The project of the caller's API key; 401 without a known key."""
+    keyring: KeyRing = request.app.state.keyring
+    scheme, _, token = (authorization or "").partition(" ")
+    found = keyring.project_for_key(token.strip()) if scheme.lower() == "bearer" else None
+    if found is None:
+        raise HTTPException(401, "missing or unknown API key: send 'Authorization: Bearer <key>'")
+    return found
+
+
+Project = Annotated[str, Depends(caller_project)]
+
+
 def create_app(store: Store, keyring: KeyRing) -> FastAPI:
     app = FastAPI(title="Vigil read API", version="1")
-
-    def project(authorization: Annotated[str | None, Header()] = None) -> str:
-        scheme, _, token = (authorization or "").partition(" ")
-        found = keyring.project_for_key(token.strip()) if scheme.lower() == "bearer" else None
-        if found is None:
-            raise HTTPException(401, "missing or unknown API key: send 'Authorization: Bearer "
-                                     "<key>'")
-        return found
-
-    Project = Annotated[str, Depends(project)]
+    app.state.keyring = keyring
 
     @app.get("/health")
     def health() -> dict[str, str]:

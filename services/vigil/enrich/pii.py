@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import accumulate
 
 PII_KINDS = ("email", "phone", "card", "secret")
 
@@ -52,13 +53,11 @@ def luhn_valid(digits: str) -> bool:
     """True when `digits` is a non-empty string of ASCII digits passing the Luhn checksum."""
     if not digits or not digits.isascii() or not digits.isdigit():
         return False
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
+    kept, doubled = digits[-1::-2], digits[-2::-2].translate(_LUHN_DOUBLED)
+    return (sum(map(int, kept)) + sum(map(int, doubled))) % 10 == 0
+
+
+_LUHN_DOUBLED = str.maketrans("0123456789", "0246813579")  # digit sum of 2 * d
 
 
 # --- secrets -------------------------------------------------------------------
@@ -178,11 +177,12 @@ def _is_local(ch: str) -> bool:
 
 # --- cards ---------------------------------------------------------------------
 _MIN_CARD_DIGITS, _MAX_CARD_DIGITS = 13, 19
-# Not glued to other digits; contiguous, or 3-6 groups of 3-6 digits with one
-# separator. A candidate is masked when it, or a run of its groups, passes
-# Luhn (so "4111 1111 1111 1111 123", a card and its CVV, masks the card).
+# Contiguous, or 3-6 groups of 3-6 digits with one kind of separator, not
+# glued to other digits. A candidate is masked where it, or a run of its
+# groups, passes Luhn: "4242 4242 4242 4242 123" (card and CVV) masks the card
+# and "0143 4111 1111 1111 1111" (a number, then a card) masks the card.
 _CARD = re.compile(
-    r"""[0-9](?<![0-9][0-9])(?<![0-9][ -][0-9])
+    r"""[0-9](?<![0-9][0-9])
     (?: [0-9]{12,18}
       | [0-9]{2,5}(?P<sep>[ -])[0-9]{3,6}(?:(?P=sep)[0-9]{3,6}){1,4}
     )(?![0-9])""",
@@ -211,10 +211,14 @@ def _mask_cards(text: str) -> tuple[str, int]:
 
 def _luhn_span(groups: list[str]) -> tuple[int, int] | None:
     """The longest, then leftmost, run of groups with 13-19 digits that passes Luhn."""
+    digits = "".join(groups)
+    ends = [0, *accumulate(map(len, groups))]
     for size in range(len(groups), 0, -1):
         for i in range(len(groups) - size + 1):
-            digits = "".join(groups[i : i + size])
-            if _MIN_CARD_DIGITS <= len(digits) <= _MAX_CARD_DIGITS and luhn_valid(digits):
+            start, end = ends[i], ends[i + size]
+            if _MIN_CARD_DIGITS <= end - start <= _MAX_CARD_DIGITS and luhn_valid(
+                digits[start:end]
+            ):
                 return i, i + size
     return None
 

@@ -95,4 +95,4 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> Topics:
 
 def partition_counts(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:
     described = admin.describe_topics(names)
-    return {t["topic"]: len(t["partitions"]) for t in described}
+    return {t.get("name", t.get("topic")): len(t["partitions"]) for t in described}
