@@ -175,3 +175,10 @@ def _port_open(port: int) -> bool:
         return True
     except TimeoutError:
         return False
+
+
+@pytest.fixture(scope="session")
+def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The one embedded-store directory this test process may open (chdb allows one per
+    process); tests isolate themselves by database name."""
+    return tmp_path_factory.mktemp("store")

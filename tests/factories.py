@@ -35,7 +35,10 @@ def valid_event(i: int, now: datetime | None = None, **fields: object) -> pb.Tra
         cached_input_tokens=i % 40, status=pb.TRACE_STATUS_OK, attributes={"n": str(i)},
     )
     for name, value in fields.items():
-        setattr(event, name, value)
+        if name == "attributes":
+            event.attributes.update(value)  # type: ignore[call-overload]
+        else:
+            setattr(event, name, value)
     return event
 
 

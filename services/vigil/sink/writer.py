@@ -95,6 +95,16 @@ class TraceSink:
         self._batch = Batch()
 
     def run(self, stop: threading.Event) -> None:
+        self.open()
+        try:
+            while not stop.is_set():
+                self.step(stop)
+            if self._batch:
+                self._flush(stop)
+        finally:
+            self.close()
+
+    def open(self) -> None:
         servers = self._settings.kafka_bootstrap_servers.split(",")
         self._consumer = KafkaConsumer(
             bootstrap_servers=servers, group_id="vigil-sink", client_id="vigil-sink",
@@ -108,20 +118,24 @@ class TraceSink:
         self._consumer.subscribe([self._topics.traces_enriched, self._topics.feedback],
                                  listener=_Revocations(self))
         log.info("sink consuming", topics=[self._topics.traces_enriched, self._topics.feedback])
-        try:
-            while not stop.is_set():
-                polled = self._consumer.poll(timeout_ms=100, max_records=2000)
-                for tp, messages in polled.items():
-                    for message in messages:
-                        self._add(tp, message)
-                if self._batch and self._due():
-                    self._flush(stop)
-            if self._batch:
-                self._flush(stop)
-        finally:
+
+    def step(self, stop: threading.Event) -> None:
+        """Poll once; write and commit the batch when it is full or old enough."""
+        assert self._consumer is not None
+        polled = self._consumer.poll(timeout_ms=100, max_records=2000)
+        for tp, messages in polled.items():
+            for message in messages:
+                self._add(tp, message)
+        if self._batch and self._due():
+            self._flush(stop)
+
+    def close(self) -> None:
+        """Leave the group without committing anything not yet written."""
+        if self._consumer is not None:
             self._consumer.close(autocommit=False)
+        if self._producer is not None:
             self._producer.close(timeout=5)
-            log.info("sink stopped")
+        log.info("sink stopped")
 
     def _due(self) -> bool:
         return (len(self._batch) >= self._settings.sink_batch_rows
@@ -172,9 +186,13 @@ class TraceSink:
                 if self._batch is not batch:  # revoked while we waited: the new owner writes it
                     return
                 delay = min(delay * 2, 10.0)
+        self._commit(batch)
+        self._batch = Batch()
+
+    def _commit(self, batch: Batch) -> None:
+        assert self._consumer is not None
         self._consumer.commit({tp: OffsetAndMetadata(off, None, -1)
                                for tp, off in batch.next_offsets.items()})
-        self._batch = Batch()
 
     def _write(self, batch: Batch) -> None:
         token = batch.token()
@@ -191,6 +209,8 @@ class TraceSink:
                                  first_occurrences(rows, id_at), id_at, time_at)
         if len(fresh) < len(rows):
             SINK_DUPLICATES.labels(table).inc(len(rows) - len(fresh))
+            log.info("already stored rows skipped", stage=STAGE, table=table,
+                     skipped=len(rows) - len(fresh), written=len(fresh))
         if fresh:
             self._store.insert(table, fresh, columns,
                                settings={"insert_deduplication_token": f"{table}:{token}"})
