@@ -145,3 +145,28 @@ async def _emit(target: str, event: pb.TraceEvent) -> None:
     async with grpc.aio.insecure_channel(target) as channel:
         await ingest_pb2_grpc.IngestServiceStub(channel).Emit(
             ingest_pb2.EmitRequest(event=event), metadata=AUTH_A, timeout=30)
+
+
+def test_a_poison_raw_record_is_dead_lettered_and_its_neighbours_stored(stack: Stack) -> None:
+    from kafka import KafkaConsumer, KafkaProducer
+
+    from vigil.kafka import topics as t
+
+    bootstrap = stack.env["KAFKA_BOOTSTRAP_SERVERS"]
+    raw = f"{stack.prefix}traces.raw"
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    meta = producer.send(raw, b"\xff\xfe definitely not protobuf", partition=2).get(30)
+    producer.close()
+    good = valid_event(99)
+    asyncio.run(_emit(stack.target, good))
+
+    consumer = KafkaConsumer(t.dlq(raw), bootstrap_servers=bootstrap,
+                             auto_offset_reset="earliest", consumer_timeout_ms=60_000)
+    dead = next(iter(consumer))
+    consumer.close()
+    headers = {k: v.decode() for k, v in dead.headers}
+    assert dead.value == b"\xff\xfe definitely not protobuf"
+    assert headers[t.H_STAGE] == "enrich"
+    assert "TraceBatch" in headers[t.H_REASON]
+    assert (headers[t.H_SOURCE_PARTITION], headers[t.H_SOURCE_OFFSET]) == ("2", str(meta.offset))
+    wait_until(lambda: stack.get(f"/v1/traces/{good.trace_id}"), 60, "the good event stored")
