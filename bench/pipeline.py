@@ -29,6 +29,7 @@ from pathlib import Path
 
 import grpc
 import httpx
+
 from vigil.kafka.broker import start_broker, wait_for_port
 from vigil.v1 import ingest_pb2, ingest_pb2_grpc
 

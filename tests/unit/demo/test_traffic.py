@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from vigil.demo.traffic import MODELS, DemoWorld
 from vigil.v1 import events_pb2
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from vigil.enrich.tokens import TOKENS_PER_MESSAGE, estimate_text_tokens, token_counts
 from vigil.events import ChatMessage, TokenCounts, TraceEvent
 
