@@ -140,12 +140,17 @@ class Stack:
         return self.services[name]
 
     def start(self, *names: str) -> Stack:
-        for name in names:
-            self.service(name).start()
-        if "sink" in names:
-            self.wait_api()
-        if "ingest" in names:
-            wait_until(lambda: _port_open(self.ingest_port), 60, "ingest port")
+        """Start the services and wait until they answer; stop them all if one does not."""
+        try:
+            for name in names:
+                self.service(name).start()
+            if "sink" in names:
+                self.wait_api()
+            if "ingest" in names:
+                wait_until(lambda: _port_open(self.ingest_port), 60, "ingest port")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def wait_api(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import signal
 import threading
 from typing import Annotated
@@ -152,7 +153,7 @@ def demo(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         stats = await run_demo(target or settings.ingest_listen, key, rate, duration, stop)
-        get_logger(__name__).info("demo stopped", **vars(stats))
+        get_logger(__name__).info("demo stopped", **dataclasses.asdict(stats))
 
     asyncio.run(main())
 

@@ -11,8 +11,9 @@ raises `KafkaUnavailable` when that does not happen within the ack timeout.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
@@ -62,7 +63,7 @@ class TracePublisher:
             if self.connected:
                 return
             try:
-                await asyncio.to_thread(ensure_topics, self._settings, self._settings.ack_timeout_s)
+                await _in_daemon_thread(ensure_topics, self._settings, self._settings.ack_timeout_s)
                 producer = AIOKafkaProducer(
                     bootstrap_servers=self._settings.kafka_bootstrap_servers,
                     client_id="vigil-ingest",
@@ -184,6 +185,33 @@ class TracePublisher:
         if self._inflight:
             await asyncio.wait(self._inflight, timeout=self._settings.ack_timeout_s)
         await self._reset()
+
+
+async def _in_daemon_thread(fn: Callable[..., object], *args: object) -> object:
+    """Run blocking `fn` in a daemon thread, so a hung call never holds up process exit."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[object] = loop.create_future()
+
+    def call() -> None:
+        try:
+            result = fn(*args)
+        except BaseException as exc:
+            loop.call_soon_threadsafe(_settle_any, done, None, exc)
+        else:
+            loop.call_soon_threadsafe(_settle_any, done, result, None)
+
+    threading.Thread(target=call, name="vigil-topics", daemon=True).start()
+    return await done
+
+
+def _settle_any(fut: asyncio.Future[object], result: object, error: BaseException | None
+                ) -> None:
+    if fut.done():
+        return
+    if error is None:
+        fut.set_result(result)
+    else:
+        fut.set_exception(error)
 
 
 def _settle(acked: asyncio.Future[None] | None, error: Exception | None) -> None:

@@ -11,12 +11,13 @@ def group_lag(bootstrap: str, group: str, topics: Iterable[str]) -> int:
     """Records in `topics` that `group` has not committed (a partition never committed counts
     whole)."""
     servers = bootstrap.split(",")
-    admin = KafkaAdminClient(bootstrap_servers=servers, client_id="vigil-lag")
+    admin = KafkaAdminClient(bootstrap_servers=servers, client_id="vigil-lag",
+                             bootstrap_timeout_ms=10_000)
     consumer = KafkaConsumer(bootstrap_servers=servers, client_id="vigil-lag")
     try:
-        committed = admin.list_consumer_group_offsets(group)
         partitions = [TopicPartition(topic, p) for topic in topics
                       for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        committed = admin.list_group_offsets({group: partitions}).get(group, {})
         ends = consumer.end_offsets(partitions)
         lag = 0
         for tp in partitions:

@@ -70,6 +70,7 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> Topics:
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id="vigil-admin",
         request_timeout_ms=int(timeout_s * 1000),
+        bootstrap_timeout_ms=int(timeout_s * 1000),
     )
     try:
         existing = set(admin.list_topics())
