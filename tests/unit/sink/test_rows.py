@@ -57,3 +57,18 @@ def test_unreadable_batches_are_payload_errors(payload: bytes) -> None:
 def test_first_occurrences_keeps_the_first_of_each_id() -> None:
     rows = [["a", 1], ["b", 2], ["a", 3]]
     assert first_occurrences(rows, 0) == [["a", 1], ["b", 2]]
+
+
+def test_enriched_records_match_the_published_json_schema() -> None:
+    import json
+    from pathlib import Path
+
+    schema = json.loads((Path(__file__).parents[3] / "schemas" / "topics" /
+                         "traces.enriched.schema.json").read_text())
+    item = schema["properties"]["traces"]["items"]
+    python_types = {"string": str, "integer": int, "number": (int, float), "boolean": bool,
+                    "object": dict}
+    for record in _records():
+        assert set(record) == set(item["required"]) == set(TRACE_COLUMNS)
+        for name, spec in item["properties"].items():
+            assert isinstance(record[name], python_types[spec["type"]]), name
