@@ -77,6 +77,18 @@ async def send(target: str, events: list, clients: int, per_message: int = 100) 
     return time.perf_counter() - started
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def stored(api: str) -> int:
     r = httpx.get(f"{api}/v1/stats", headers={"authorization": f"Bearer {KEY}"}, timeout=30)
     return int(r.json()["traces"])
@@ -152,6 +164,9 @@ def main() -> None:
         while stored(api) < 2000:
             time.sleep(0.1)
         print("sending...", flush=True)
+        names = ("sink", "enrich", "ingest")
+        cpu_before = {n: cpu_seconds(p.pid) for n, p in zip(names, procs, strict=True)}
+        cpu_before["broker"] = cpu_seconds(broker.pid)
         started = time.perf_counter()
         ack_s = asyncio.run(send(f"127.0.0.1:{ingest_port}", events[2000:], args.clients))
         target = args.events
@@ -159,6 +174,10 @@ def main() -> None:
             time.sleep(0.05)
         e2e_s = time.perf_counter() - started
         sent = args.events - 2000
+        pids = {**{n: p.pid for n, p in zip(names, procs, strict=True)}, "broker": broker.pid}
+        cpu = {f"cpu_s_{n}": round(cpu_seconds(pid) - cpu_before[n], 1)
+               for n, pid in pids.items()}
+        rss = {f"peak_rss_mib_{n}": round(rss_mib(pid)) for n, pid in pids.items()}
         result = {
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
                        f"{platform.python_version()}",
@@ -166,6 +185,8 @@ def main() -> None:
             "ingest_acked_events_per_s": round(sent / ack_s),
             "end_to_end_events_per_s": round(sent / e2e_s),
             "stored_rows": n,
+            "seconds_sending": round(ack_s, 1), "seconds_until_stored": round(e2e_s, 1),
+            **cpu, **rss,
             "raw_kafka_produce_1kb_msgs_per_s": round(raw_kafka_produce(f"127.0.0.1:{port}")),
             "raw_chdb_insert_rows_per_s": round(raw_store_insert()),
         }

@@ -55,20 +55,30 @@ def enrich(event: TraceEvent, config: EnrichConfig) -> EnrichedTrace:
                          pii_masked=masked)
 
 
+_SEPARATOR = "\n\x00\n"  # no pattern matches across a line break
+
+
 def _masked(event: TraceEvent, config: EnrichConfig) -> tuple[TraceEvent, dict[str, int]]:
-    total: Counter[str] = Counter()
-
-    def mask(text: str) -> str:
-        if not text:
-            return text
-        masked_text, counts = mask_pii(text, config.pii_kinds)
-        total.update(counts)
-        return masked_text
-
-    prompt = [ChatMessage(m.role, mask(m.content), m.name) for m in event.prompt]
-    masked = replace(event, prompt=prompt, completion=mask(event.completion),
-                     error_message=mask(event.error_message))
-    return masked, dict(total)
+    """Mask every text of the event in one pass over their concatenation."""
+    texts = [m.content for m in event.prompt] + [event.completion, event.error_message]
+    joined = _SEPARATOR.join(texts)
+    if "\x00" in joined.replace(_SEPARATOR, ""):  # a NUL of its own: mask text by text
+        results = [mask_pii(text, config.pii_kinds) for text in texts]
+        masked_texts = [text for text, _ in results]
+        total: Counter[str] = Counter()
+        for _, counts in results:
+            total.update(counts)
+        counts = dict(total)
+    else:
+        masked_joined, counts = mask_pii(joined, config.pii_kinds)
+        masked_texts = masked_joined.split(_SEPARATOR)
+    if not counts:
+        return event, {}
+    *prompt_texts, completion, error_message = masked_texts
+    prompt = [ChatMessage(m.role, text, m.name)
+              for m, text in zip(event.prompt, prompt_texts, strict=True)]
+    masked = replace(event, prompt=prompt, completion=completion, error_message=error_message)
+    return masked, counts
 
 
 def enrich_record(value: bytes | None, partition: int, offset: int, config: EnrichConfig

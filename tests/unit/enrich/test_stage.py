@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from tests.factories import valid_event
@@ -79,3 +80,27 @@ def test_one_failing_event_does_not_fail_its_batch() -> None:
 def test_unreadable_records_are_payload_errors(value: bytes | None) -> None:
     with pytest.raises(PayloadError):
         enrich_record(value, 0, 0, CONFIG)
+
+
+@pytest.mark.parametrize("texts", [
+    ["a@b.io", "call +44 20 7946 0958", "api_key=abc123secret"],
+    ["line one\npassword: hunter2\nline three", "", "4111-1111-1111-1111"],
+    ["nul \x00 inside a@b.io", "x\n\x00\ny@z.io"],  # NULs of their own: text by text
+    ["ünïcødé ✉ jöhn@exämple.de", "電話 +81 3-1234-5678", ""],
+])
+def test_one_pass_over_all_texts_masks_like_each_text_alone(texts: list[str]) -> None:
+    from vigil.enrich.pii import mask_pii
+
+    event = valid_event(1, completion=texts[-1])
+    del event.prompt[:]
+    event.prompt.extend(pb.Message(role="user", content=t) for t in texts[:-1])
+    [record] = enrich_record(_record(event), 0, 0, CONFIG).records
+    expected = [mask_pii(t) for t in texts]
+    total: dict[str, int] = {}
+    for _, counts in expected:
+        for kind, n in counts.items():
+            total[kind] = total.get(kind, 0) + n
+    assert record["pii_masked"] == total
+    assert [m["content"] for m in orjson.loads(record["prompt"])] == \
+        [text for text, _ in expected[:-1]]
+    assert record["completion"] == expected[-1][0]
