@@ -1,6 +1,6 @@
 """Conversions at the edges of the stages: protobuf -> typed events, and the
-JSON payload of the enriched traces topic (flat records named like the
-`traces` table columns, see schemas/topics/traces.enriched.schema.json)."""
+payload of the enriched traces topic: one flat JSON object per line, keys named
+like the `traces` table columns (schemas/topics/traces.enriched.schema.json)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from vigil.events import ChatMessage, EnrichedTrace, FeedbackEvent, TraceEvent
 from vigil.v1 import events_pb2 as pb
 
-ENRICHED_VERSION = 1
 _FEEDBACK_KINDS = {
     pb.FEEDBACK_KIND_THUMBS: "thumbs", pb.FEEDBACK_KIND_SCORE: "score",
     pb.FEEDBACK_KIND_TEXT: "text",
@@ -117,19 +116,22 @@ def enriched_record(t: EnrichedTrace) -> dict[str, Any]:
 
 
 def encode_enriched_batch(records: list[dict[str, Any]]) -> bytes:
-    return orjson.dumps({"v": ENRICHED_VERSION, "traces": records})
+    """One JSON object per line (ClickHouse's JSONEachRow): the sink hands the lines to
+    ClickHouse as they are, and records of several Kafka messages simply concatenate."""
+    return b"\n".join(orjson.dumps(r) for r in records)
 
 
-def decode_enriched_batch(value: bytes | None) -> list[dict[str, Any]]:
+def decode_enriched_batch(value: bytes | None) -> list[tuple[bytes, dict[str, Any]]]:
+    """Each line of an enriched record with its parsed object."""
     if not value:
         raise PayloadError("empty record")
-    try:
-        doc = orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
-        raise PayloadError(f"not JSON: {exc}") from exc
-    if not isinstance(doc, dict) or doc.get("v") != ENRICHED_VERSION:
-        raise PayloadError(f"not an enriched traces batch of version {ENRICHED_VERSION}")
-    traces = doc.get("traces")
-    if not isinstance(traces, list) or not all(isinstance(t, dict) for t in traces):
-        raise PayloadError("'traces' must be a list of objects")
-    return traces
+    decoded = []
+    for number, line in enumerate(value.split(b"\n"), start=1):
+        try:
+            doc = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise PayloadError(f"line {number} is not JSON: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise PayloadError(f"line {number} is not a JSON object")
+        decoded.append((line, doc))
+    return decoded

@@ -36,23 +36,22 @@ from vigil.settings import Settings
 from vigil.sink.rows import (
     FEEDBACK_COLUMNS,
     TRACE_COLUMNS,
+    TraceLine,
     feedback_row,
     first_occurrences,
-    trace_row,
+    trace_line,
 )
 from vigil.store.client import Store
 
 log = get_logger(__name__)
 STAGE = "sink"
-_TRACE_ID = TRACE_COLUMNS.index("event_id")
-_TRACE_TIME = TRACE_COLUMNS.index("start_time")
 _FEEDBACK_ID = FEEDBACK_COLUMNS.index("feedback_id")
 _FEEDBACK_TIME = FEEDBACK_COLUMNS.index("time")
 
 
 @dataclass(slots=True)
 class Batch:
-    traces: list[list[Any]] = field(default_factory=list)
+    traces: list[TraceLine] = field(default_factory=list)
     feedback: list[list[Any]] = field(default_factory=list)
     first_offsets: dict[TopicPartition, int] = field(default_factory=dict)
     next_offsets: dict[TopicPartition, int] = field(default_factory=dict)
@@ -152,7 +151,8 @@ class TraceSink:
                 batch.feedback.append(
                     feedback_row(decode_feedback(message.value), tp.partition, message.offset))
             else:
-                batch.traces.extend(trace_row(r) for r in decode_enriched_batch(message.value))
+                lines = [trace_line(line, r) for line, r in decode_enriched_batch(message.value)]
+                batch.traces.extend(lines)
         except PayloadError as exc:
             self._dead_letter(tp, message, str(exc))
 
@@ -196,37 +196,55 @@ class TraceSink:
 
     def _write(self, batch: Batch) -> None:
         token = batch.token()
-        self._insert("traces", TRACE_COLUMNS, batch.traces, _TRACE_ID, _TRACE_TIME, token)
-        self._insert("feedback", FEEDBACK_COLUMNS, batch.feedback, _FEEDBACK_ID, _FEEDBACK_TIME,
-                     token)
+        self._write_traces(batch.traces, token)
+        self._write_feedback(batch.feedback, token)
 
-    def _insert(self, table: str, columns: tuple[str, ...], rows: list[list[Any]], id_at: int,
-                time_at: int, token: str) -> None:
-        if not rows:
+    def _write_traces(self, traces: list[TraceLine], token: str) -> None:
+        if not traces:
             return
         started = time.perf_counter()
-        fresh = self._not_stored(table, columns[id_at], columns[time_at],
-                                 first_occurrences(rows, id_at), id_at, time_at)
-        if len(fresh) < len(rows):
-            SINK_DUPLICATES.labels(table).inc(len(rows) - len(fresh))
-            log.info("already stored rows skipped", stage=STAGE, table=table,
-                     skipped=len(rows) - len(fresh), written=len(fresh))
+        unique = first_occurrences(traces, lambda t: t.event_id)
+        stored = self._stored_ids(
+            "traces", "event_id", "start_time", {t.project_id for t in unique},
+            min(t.start_time for t in unique), max(t.start_time for t in unique),
+            [t.event_id for t in unique])
+        fresh = [t for t in unique if t.event_id not in stored]
+        self._count_skipped("traces", len(traces) - len(fresh), len(fresh))
         if fresh:
-            self._store.insert(table, fresh, columns,
-                               settings={"insert_deduplication_token": f"{table}:{token}"})
-        SINK_ROWS.labels(table).inc(len(fresh))
-        SINK_INSERT_SECONDS.labels(table).observe(time.perf_counter() - started)
+            self._store.insert_json_lines(
+                "traces", TRACE_COLUMNS, b"\n".join(t.line for t in fresh),
+                settings={"insert_deduplication_token": f"traces:{token}"})
+        SINK_ROWS.labels("traces").inc(len(fresh))
+        SINK_INSERT_SECONDS.labels("traces").observe(time.perf_counter() - started)
 
-    def _not_stored(self, table: str, id_column: str, time_column: str, rows: list[list[Any]],
-                    id_at: int, time_at: int) -> list[list[Any]]:
-        """The rows whose id the table does not hold yet (looked up by project and time)."""
-        projects = sorted({r[0] for r in rows})
-        times = [r[time_at] for r in rows]
-        stored = {row[0] for row in self._store.query(
+    def _write_feedback(self, rows: list[list[Any]], token: str) -> None:
+        if not rows:
+            return
+        unique = first_occurrences(rows, lambda r: r[_FEEDBACK_ID])
+        times = [r[_FEEDBACK_TIME].isoformat() for r in unique]
+        stored = self._stored_ids("feedback", "feedback_id", "time", {r[0] for r in unique},
+                                  min(times), max(times), [r[_FEEDBACK_ID] for r in unique])
+        fresh = [r for r in unique if r[_FEEDBACK_ID] not in stored]
+        self._count_skipped("feedback", len(rows) - len(fresh), len(fresh))
+        if fresh:
+            self._store.insert("feedback", fresh, FEEDBACK_COLUMNS,
+                               settings={"insert_deduplication_token": f"feedback:{token}"})
+        SINK_ROWS.labels("feedback").inc(len(fresh))
+
+    def _count_skipped(self, table: str, skipped: int, written: int) -> None:
+        if skipped:
+            SINK_DUPLICATES.labels(table).inc(skipped)
+            log.info("already stored rows skipped", stage=STAGE, table=table, skipped=skipped,
+                     written=written)
+
+    def _stored_ids(self, table: str, id_column: str, time_column: str, projects: set[str],
+                    earliest: str, latest: str, ids: list[str]) -> set[str]:
+        """The ids the table holds already, looked up by project and time range first."""
+        result = self._store.query(
             f"SELECT {id_column} FROM {table} WHERE project_id IN {{p:Array(String)}} "
-            f"AND {time_column} BETWEEN {{lo:DateTime64(3)}} AND {{hi:DateTime64(3)}} "
+            f"AND {time_column} BETWEEN parseDateTime64BestEffort({{lo:String}}, 3) "
+            f"AND parseDateTime64BestEffort({{hi:String}}, 3) "
             f"AND {id_column} IN {{ids:Array(String)}}",
-            {"p": projects, "lo": min(times), "hi": max(times),
-             "ids": [r[id_at] for r in rows]},
-        ).result_rows}
-        return [r for r in rows if r[id_at] not in stored] if stored else rows
+            {"p": sorted(projects), "lo": earliest, "hi": latest, "ids": ids},
+        )
+        return {row[0] for row in result.result_rows}

@@ -52,6 +52,14 @@ class Store:
         with self._lock:
             self.client.insert(table, rows, column_names=list(column_names), settings=settings)
 
+    def insert_json_lines(self, table: str, column_names: Sequence[str], data: bytes,
+                          settings: dict[str, Any] | None = None) -> None:
+        """Insert JSONEachRow bytes: ClickHouse parses them, no per-row Python work."""
+        with self._lock:
+            self.client.raw_insert(
+                table, column_names=list(column_names), insert_block=data, fmt="JSONEachRow",
+                settings={"date_time_input_format": "best_effort", **(settings or {})})
+
     def close(self) -> None:
         with self._lock:
             self.client.close()
