@@ -170,3 +170,26 @@ def test_a_poison_raw_record_is_dead_lettered_and_its_neighbours_stored(stack: S
     assert "TraceBatch" in headers[t.H_REASON]
     assert (headers[t.H_SOURCE_PARTITION], headers[t.H_SOURCE_OFFSET]) == ("2", str(meta.offset))
     wait_until(lambda: stack.get(f"/v1/traces/{good.trace_id}"), 60, "the good event stored")
+
+
+def test_oversize_requests_get_a_clear_error(stack: Stack) -> None:
+    async def codes() -> tuple[grpc.aio.AioRpcError, grpc.aio.AioRpcError]:
+        async with grpc.aio.insecure_channel(
+                stack.target, options=[("grpc.max_send_message_length", 64 * 1024 * 1024)]
+        ) as channel:
+            stub = ingest_pb2_grpc.IngestServiceStub(channel)
+            huge = [valid_event(i, completion="z" * 200_000) for i in range(100)]  # ~20 MB
+            with pytest.raises(grpc.aio.AioRpcError) as too_big:
+                await stub.EmitBatch(ingest_pb2.EmitBatchRequest(events=huge), metadata=AUTH_A,
+                                     timeout=30)
+            many = [valid_event(i) for i in range(10_001)]
+            with pytest.raises(grpc.aio.AioRpcError) as too_many:
+                await stub.EmitBatch(ingest_pb2.EmitBatchRequest(events=many), metadata=AUTH_A,
+                                     timeout=30)
+            return too_big.value, too_many.value
+
+    too_big, too_many = asyncio.run(codes())
+    assert too_big.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "larger than max" in (too_big.details() or "")
+    assert too_many.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "10001 events in one message, the limit is 10000" in (too_many.details() or "")
