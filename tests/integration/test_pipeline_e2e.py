@@ -193,3 +193,17 @@ def test_oversize_requests_get_a_clear_error(stack: Stack) -> None:
     assert "larger than max" in (too_big.details() or "")
     assert too_many.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "10001 events in one message, the limit is 10000" in (too_many.details() or "")
+
+
+def test_health_and_reflection_are_served(stack: Stack) -> None:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    with grpc.insecure_channel(stack.target) as channel:
+        health = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service="vigil.v1.IngestService"), timeout=10)
+        assert health.status == health_pb2.HealthCheckResponse.SERVING
+        answers = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=10)
+        services = {s.name for a in answers for s in a.list_services_response.service}
+    assert {"vigil.v1.IngestService", "grpc.health.v1.Health"} <= services
