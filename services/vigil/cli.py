@@ -87,7 +87,7 @@ def sink(
         "which no other process may open).")] = None,
 ) -> None:
     """Run the sink: enriched traces and feedback into ClickHouse."""
-    from vigil.ingest.auth import KeyRing
+    from vigil.auth import KeyRing
     from vigil.kafka.topics import ensure_topics
     from vigil.sink.writer import TraceSink
     from vigil.store.client import open_store
@@ -122,7 +122,7 @@ def api() -> None:
     import uvicorn
 
     from vigil.api.app import create_app
-    from vigil.ingest.auth import KeyRing
+    from vigil.auth import KeyRing
     from vigil.store.client import open_store
     from vigil.store.migrate import migrate
 

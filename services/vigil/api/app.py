@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from vigil.ingest.auth import KeyRing
+from vigil.auth import KeyRing
 from vigil.store.client import Store
 
 

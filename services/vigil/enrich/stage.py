@@ -15,11 +15,20 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from vigil.auth import KeyRing
 from vigil.enrich.cost import PriceBook
 from vigil.enrich.pii import mask_pii
 from vigil.enrich.tokens import token_counts
 from vigil.events import ChatMessage, EnrichedTrace, TraceEvent
-from vigil.events.wire import decode_trace_batch, enriched_record, to_datetime, trace_from_proto
+from vigil.events.validate import Limits, validate_trace
+from vigil.events.wire import (
+    PayloadError,
+    decode_app_event,
+    decode_trace_batch,
+    enriched_record,
+    to_datetime,
+    trace_from_proto,
+)
 from vigil.v1 import events_pb2 as pb
 
 
@@ -84,7 +93,28 @@ def _masked(event: TraceEvent, config: EnrichConfig) -> tuple[TraceEvent, dict[s
 def enrich_record(value: bytes | None, partition: int, offset: int, config: EnrichConfig
                   ) -> EnrichOutcome:
     """Enrich every event of one raw record. Raises PayloadError when the record is unreadable."""
-    batch = decode_trace_batch(value)
+    return enrich_batch(decode_trace_batch(value), partition, offset, config)
+
+
+def app_event_batch(value: bytes | None, headers: dict[str, str], keys: KeyRing,
+                    limits: Limits, now: datetime) -> pb.TraceBatch:
+    """An app's own Kafka record (one TraceEvent, key in the `authorization` header) as a
+    one-event batch, checked like ingest checks it. Raises PayloadError with the reason."""
+    project = keys.project_for_metadata(headers.items())
+    if project is None:
+        raise PayloadError("missing or unknown API key: set the record header "
+                           "'authorization: Bearer <key>'")
+    event = decode_app_event(value, headers.get("content-type", ""))
+    if violation := validate_trace(event, limits, now):
+        raise PayloadError(f"invalid event: {violation.field} {violation.reason}")
+    batch = pb.TraceBatch(project_id=project, events=[event])
+    batch.received_at.FromDatetime(now)
+    return batch
+
+
+def enrich_batch(batch: pb.TraceBatch, partition: int, offset: int, config: EnrichConfig
+                 ) -> EnrichOutcome:
+    """Enrich every event of a batch; a failing event becomes a failure, not an exception."""
     received_at: datetime = to_datetime(batch.received_at)
     outcome = EnrichOutcome(project_id=batch.project_id)
     for proto in batch.events:

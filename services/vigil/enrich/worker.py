@@ -12,12 +12,21 @@ Transient Kafka errors are retried with backoff; nothing is acked unsent.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
 
+from vigil.auth import KeyRing
 from vigil.enrich.cost import PriceBook, load_price_overrides
-from vigil.enrich.stage import EnrichConfig, EnrichOutcome, enrich_record
+from vigil.enrich.stage import (
+    EnrichConfig,
+    EnrichOutcome,
+    app_event_batch,
+    enrich_batch,
+    enrich_record,
+)
+from vigil.events.validate import Limits
 from vigil.events.wire import PayloadError, encode_enriched_batch
 from vigil.kafka import topics as t
 from vigil.logs import get_logger
@@ -57,6 +66,13 @@ def build_app(settings: Settings) -> faust.App:
     raw = app.topic(topics.traces_raw, key_type=bytes, value_type=bytes,
                     key_serializer="raw", value_serializer="raw")
 
+    app_events = app.topic(topics.traces_app, key_type=bytes, value_type=bytes,
+                           key_serializer="raw", value_serializer="raw")
+    keys = KeyRing.parse(settings.api_keys.get_secret_value())
+    limits = Limits(max_event_bytes=settings.max_event_bytes,
+                    max_future_skew=timedelta(seconds=settings.max_future_skew_s),
+                    max_age=timedelta(days=settings.retention_days))
+
     @app.agent(raw, name="enrich-traces")
     async def enrich_traces(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
@@ -64,7 +80,27 @@ def build_app(settings: Settings) -> faust.App:
             await handle_record(app, topics, config, message.value, message.partition,
                                 message.offset)
 
+    @app.agent(app_events, name="enrich-app-traces")
+    async def enrich_app_traces(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            m = event.message
+            source = (topics.traces_app, m.partition, m.offset)
+            try:
+                batch = app_event_batch(m.value, _headers(m.headers), keys, limits,
+                                        datetime.now(UTC))
+                outcome = enrich_batch(batch, m.partition, m.offset, config)
+            except PayloadError as exc:
+                await dead_letter(app, source, m.value or b"", str(exc))
+                continue
+            await emit(app, topics, source, outcome)
+
     return app
+
+
+def _headers(raw: Any) -> dict[str, str]:
+    pairs = raw.items() if isinstance(raw, dict) else (raw or [])
+    return {k.lower(): (v.decode(errors="replace") if isinstance(v, bytes) else str(v))
+            for k, v in pairs}
 
 
 async def handle_record(app: faust.App, topics: t.Topics, config: EnrichConfig,
@@ -75,6 +111,13 @@ async def handle_record(app: faust.App, topics: t.Topics, config: EnrichConfig,
     except PayloadError as exc:
         await dead_letter(app, source, value or b"", str(exc))
         return
+    await emit(app, topics, source, outcome)
+
+
+async def emit(app: faust.App, topics: t.Topics, source: tuple[str, int, int],
+               outcome: EnrichOutcome) -> None:
+    """Send the enriched records on, dead-letter the events that failed, count."""
+    partition = source[1]
     if outcome.records:
         await send(app, topics.traces_enriched, encode_enriched_batch(outcome.records),
                    partition=partition)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from vigil.events import ChatMessage, EnrichedTrace, FeedbackEvent, TraceEvent
@@ -38,6 +39,29 @@ def decode_trace_batch(value: bytes | None) -> pb.TraceBatch:
     if not batch.project_id:
         raise PayloadError("TraceBatch.project_id is empty")
     return batch
+
+
+JSON_TYPES = ("application/json", "json")
+
+
+def decode_app_event(value: bytes | None, content_type: str = "") -> pb.TraceEvent:
+    """One TraceEvent produced straight to Kafka by an app: protobuf (the default) or the
+    protobuf JSON mapping when the `content-type` header says JSON."""
+    if not value:
+        raise PayloadError("empty record")
+    event = pb.TraceEvent()
+    if content_type.split(";")[0].strip().lower() in JSON_TYPES:
+        try:
+            json_format.Parse(value, event)
+        except (json_format.ParseError, UnicodeDecodeError) as exc:
+            raise PayloadError(f"not a vigil.v1.TraceEvent in JSON: {exc}") from exc
+        return event
+    try:
+        event.ParseFromString(value)
+    except Exception as exc:
+        raise PayloadError(f"not a vigil.v1.TraceEvent in protobuf: {exc} (send JSON with "
+                           "the header content-type: application/json)") from exc
+    return event
 
 
 def trace_from_proto(e: pb.TraceEvent, project_id: str, received_at: datetime) -> TraceEvent:

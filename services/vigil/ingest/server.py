@@ -19,9 +19,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from vigil.ingest.auth import KeyRing
+from vigil.auth import KeyRing
+from vigil.events.validate import Limits, Violation, validate_feedback, validate_trace
 from vigil.ingest.publisher import KafkaUnavailable, TracePublisher
-from vigil.ingest.validate import Limits, Violation, validate_feedback, validate_trace
 from vigil.logs import get_logger
 from vigil.metrics import INGEST_ACK_SECONDS, INGEST_EVENTS
 from vigil.settings import Settings

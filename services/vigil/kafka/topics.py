@@ -1,9 +1,10 @@
 """The topics Vigil uses and their creation at start-up.
 
-Every consumed topic has a dead-letter twin `<topic>.dlq`. The raw and the
-enriched traces topics must have the same partition count: enrich writes each
-record to the partition number it read it from, so one trace stays in one
-partition from ingest to sink.
+Every consumed topic has a dead-letter twin `<topic>.dlq`. `traces.raw` is
+written by ingest only; `traces.app` is where apps produce their own events
+(one TraceEvent per record, API key in a header). Both and `traces.enriched`
+must have the same partition count: enrich writes each record to the
+partition number it read it from, so one trace stays in one partition.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Topics:
     traces_raw: str
     traces_enriched: str
     feedback: str
+    traces_app: str
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Topics:
@@ -43,11 +45,12 @@ class Topics:
             traces_raw=settings.topic("traces.raw"),
             traces_enriched=settings.topic("traces.enriched"),
             feedback=settings.topic("feedback"),
+            traces_app=settings.topic("traces.app"),
         )
 
     @property
     def consumed(self) -> tuple[str, ...]:
-        return (self.traces_raw, self.traces_enriched, self.feedback)
+        return (self.traces_raw, self.traces_enriched, self.feedback, self.traces_app)
 
     @property
     def all(self) -> tuple[str, ...]:
@@ -82,14 +85,14 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> Topics:
                 )
         if missing:
             log.info("topics created", topics=missing, partitions=settings.kafka_partitions)
-        counts = partition_counts(admin, [topics.traces_raw, topics.traces_enriched])
+        aligned = [topics.traces_raw, topics.traces_app, topics.traces_enriched]
+        counts = partition_counts(admin, aligned)
     finally:
         admin.close()
-    if counts[topics.traces_raw] != counts[topics.traces_enriched]:
+    if len({counts[name] for name in aligned}) != 1:
         raise RuntimeError(
-            f"{topics.traces_raw} has {counts[topics.traces_raw]} partitions but "
-            f"{topics.traces_enriched} has {counts[topics.traces_enriched]}: give them the same "
-            "count (kafka-topics --alter --partitions N) before starting Vigil"
+            f"{', '.join(f'{n} has {counts[n]}' for n in aligned)} partitions: give them the "
+            "same count (kafka-topics --alter --partitions N) before starting Vigil"
         )
     return topics
 

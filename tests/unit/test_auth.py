@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from vigil.ingest.auth import KeyRing
+from vigil.auth import KeyRing
 
 
 def test_keys_map_to_projects_and_are_held_hashed() -> None:

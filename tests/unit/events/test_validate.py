@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.factories import invalid_events, ts, valid_event
-from vigil.ingest.validate import Limits, validate_feedback, validate_trace
+from vigil.events.validate import Limits, validate_feedback, validate_trace
 from vigil.v1 import events_pb2 as pb
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
