@@ -107,7 +107,7 @@ class Stack:
 
     def __init__(self, root: Path, bootstrap: str, **overrides: str) -> None:
         self.root = root
-        self.ingest_port, self.api_port = free_port(), free_port()
+        self.ingest_port, self.api_port, self.otlp_http_port = free_port(), free_port(), free_port()
         self.prefix = f"t{uuid.uuid4().hex[:8]}."
         self.env = {
             **os.environ,
@@ -116,6 +116,7 @@ class Stack:
             "VIGIL_DATA_DIR": str(root / "data"),
             "VIGIL_INGEST_LISTEN": f"127.0.0.1:{self.ingest_port}",
             "VIGIL_API_LISTEN": f"127.0.0.1:{self.api_port}",
+            "VIGIL_OTLP_HTTP_LISTEN": f"127.0.0.1:{self.otlp_http_port}",
             "VIGIL_API_URL": f"http://127.0.0.1:{self.api_port}",
             "VIGIL_API_KEYS": f"{KEY_A}={PROJECT_A},{KEY_B}={PROJECT_B}",
             "VIGIL_KAFKA_SESSION_TIMEOUT_MS": "2000",

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
 
     # Ingest
     ingest_listen: str = Field("127.0.0.1:50051", description="gRPC ingest address host:port.")
+    otlp_http_listen: str = Field(
+        "127.0.0.1:4318", description="OTLP/HTTP receiver (POST /v1/traces) host:port; empty: "
+        "off. OTLP/gRPC is served on the ingest port.")
     api_keys: SecretStr = Field(
         SecretStr(f"{DEMO_API_KEY}=demo"),
         description="API keys and their projects: 'key1=project-a,key2=project-b'.")

@@ -12,7 +12,7 @@ Transient Kafka errors are retried with backoff; nothing is acked unsent.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -69,9 +69,7 @@ def build_app(settings: Settings) -> faust.App:
     app_events = app.topic(topics.traces_app, key_type=bytes, value_type=bytes,
                            key_serializer="raw", value_serializer="raw")
     keys = KeyRing.parse(settings.api_keys.get_secret_value())
-    limits = Limits(max_event_bytes=settings.max_event_bytes,
-                    max_future_skew=timedelta(seconds=settings.max_future_skew_s),
-                    max_age=timedelta(days=settings.retention_days))
+    limits = Limits.from_settings(settings)
 
     @app.agent(raw, name="enrich-traces")
     async def enrich_traces(stream: faust.StreamT[bytes]) -> None:

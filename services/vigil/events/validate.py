@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from vigil.settings import Settings
 from vigil.v1 import events_pb2 as pb
 
 MAX_ID_CHARS = 128
@@ -33,6 +34,12 @@ class Limits:
     max_event_bytes: int
     max_future_skew: timedelta
     max_age: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(max_event_bytes=settings.max_event_bytes,
+                   max_future_skew=timedelta(seconds=settings.max_future_skew_s),
+                   max_age=timedelta(days=settings.retention_days))
 
 
 def validate_trace(event: pb.TraceEvent, limits: Limits, now: datetime) -> Violation | None:

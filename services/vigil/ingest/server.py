@@ -12,15 +12,18 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import grpc
+from aiohttp import web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
 from vigil.auth import KeyRing
 from vigil.events.validate import Limits, Violation, validate_feedback, validate_trace
+from vigil.ingest.otlp_receiver import OTLP_SERVICE_NAME, OtlpTraceServicer, http_app
 from vigil.ingest.publisher import KafkaUnavailable, TracePublisher
 from vigil.logs import get_logger
 from vigil.metrics import INGEST_ACK_SECONDS, INGEST_EVENTS
@@ -38,11 +41,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         self._keyring = keyring
         self._publisher = publisher
         self._max_batch = settings.max_batch_events
-        self._limits = Limits(
-            max_event_bytes=settings.max_event_bytes,
-            max_future_skew=timedelta(seconds=settings.max_future_skew_s),
-            max_age=timedelta(days=settings.retention_days),
-        )
+        self.limits = self._limits = Limits.from_settings(settings)
 
     async def Emit(self, request: ingest_pb2.EmitRequest, context: grpc.aio.ServicerContext
                    ) -> ingest_pb2.EmitResponse:
@@ -181,14 +180,16 @@ async def start_server(settings: Settings, keyring: KeyRing, publisher: TracePub
         ("grpc.max_receive_message_length", settings.max_request_bytes),
         ("grpc.max_send_message_length", settings.max_request_bytes),
     ])
-    ingest_pb2_grpc.add_IngestServiceServicer_to_server(
-        IngestServicer(settings, keyring, publisher), server
-    )
+    servicer = IngestServicer(settings, keyring, publisher)
+    ingest_pb2_grpc.add_IngestServiceServicer_to_server(servicer, server)
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(
+        OtlpTraceServicer(keyring, publisher, servicer.limits), server)
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
-        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-         reflection.SERVICE_NAME), server
+        (SERVICE_NAME, OTLP_SERVICE_NAME,
+         health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
     )
     port = server.add_insecure_port(listen or settings.ingest_listen)
     await server.start()
@@ -211,16 +212,34 @@ async def watch_kafka(publisher: TracePublisher, health: HealthServicer) -> None
         await asyncio.sleep(1.0 if state == serving else 2.0)
 
 
+async def start_otlp_http(settings: Settings, keyring: KeyRing, publisher: TracePublisher
+                          ) -> web.AppRunner | None:
+    if not settings.otlp_http_listen:
+        return None
+    limits = Limits.from_settings(settings)
+    runner = web.AppRunner(http_app(keyring, publisher, limits, settings.max_request_bytes),
+                           access_log=None)
+    await runner.setup()
+    host, _, port = settings.otlp_http_listen.rpartition(":")
+    await web.TCPSite(runner, host, int(port)).start()
+    log.info("OTLP/HTTP listening", url=f"http://{settings.otlp_http_listen}/v1/traces")
+    return runner
+
+
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Run ingest until `stop` is set; then stop taking calls and flush to Kafka."""
     keyring = KeyRing.parse(settings.api_keys.get_secret_value())
     publisher = TracePublisher(settings)
     server, port, health = await start_server(settings, keyring, publisher)
     watcher = asyncio.create_task(watch_kafka(publisher, health))
-    log.info("ingest listening", port=port, address=settings.ingest_listen)
+    log.info("ingest listening", port=port, address=settings.ingest_listen,
+             otlp_grpc="same port")
+    otlp_http = await start_otlp_http(settings, keyring, publisher)
     await stop.wait()
     log.info("ingest stopping: draining calls in flight")
     await health.enter_graceful_shutdown()
+    if otlp_http is not None:
+        await otlp_http.cleanup()
     await server.stop(grace=10)
     watcher.cancel()
     await publisher.close()

@@ -1,0 +1,148 @@
+"""OTLP receivers: OTLP/gRPC TraceService.Export (on the ingest gRPC port) and
+OTLP/HTTP `POST /v1/traces` (protobuf or JSON, optionally gzip), same API keys
+as ingest (`authorization: Bearer <key>`).
+
+LLM spans become trace events and go through the same validation and the same
+Kafka-confirmed publishing as Emit; invalid ones are reported in
+`partial_success` (rejected_spans + a reason), as the OTLP spec asks, and the
+rest are stored. Kafka not confirming -> UNAVAILABLE / HTTP 503, so the
+exporter retries (its retry is stored once: event id = trace id + span id).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+import orjson
+from aiohttp import web
+from google.protobuf import json_format
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTracePartialSuccess,
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from vigil.auth import KeyRing
+from vigil.events.validate import Limits, validate_trace
+from vigil.ingest.otlp import map_request
+from vigil.ingest.publisher import KafkaUnavailable, TracePublisher
+from vigil.logs import get_logger
+from vigil.metrics import INGEST_EVENTS
+
+log = get_logger(__name__)
+OTLP_SERVICE_NAME = trace_service_pb2.DESCRIPTOR.services_by_name["TraceService"].full_name
+_PROTOBUF = "application/x-protobuf"
+_JSON = "application/json"
+
+
+async def export(request: ExportTraceServiceRequest, project: str, publisher: TracePublisher,
+                 limits: Limits) -> ExportTraceServiceResponse:
+    """Map, validate and publish; raises KafkaUnavailable when Kafka did not confirm."""
+    mapped = map_request(request)
+    now = datetime.now(UTC)
+    accepted, reasons = [], []
+    for event in mapped.events:
+        violation = validate_trace(event, limits, now)
+        if violation is None:
+            accepted.append(event)
+        else:
+            reasons.append(f"span {event.span_id}: {violation.field} {violation.reason}")
+    await publisher.publish(project, accepted)
+    INGEST_EVENTS.labels("accepted").inc(len(accepted))
+    INGEST_EVENTS.labels("rejected").inc(len(reasons))
+    response = ExportTraceServiceResponse()
+    if reasons:
+        response.partial_success.CopyFrom(ExportTracePartialSuccess(
+            rejected_spans=len(reasons),
+            error_message="; ".join(reasons[:5]) + (" ..." if len(reasons) > 5 else "")))
+    return response
+
+
+class OtlpTraceServicer(trace_service_pb2_grpc.TraceServiceServicer):
+    def __init__(self, keyring: KeyRing, publisher: TracePublisher, limits: Limits) -> None:
+        self._keyring, self._publisher, self._limits = keyring, publisher, limits
+
+    async def Export(self, request: ExportTraceServiceRequest, context: grpc.aio.ServicerContext
+                     ) -> ExportTraceServiceResponse:
+        project = self._keyring.project_for_metadata(context.invocation_metadata() or ())
+        if project is None:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                                "missing or unknown API key: send 'authorization: Bearer <key>'")
+        assert project is not None
+        try:
+            return await export(request, project, self._publisher, self._limits)
+        except KafkaUnavailable as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"{exc}; retry")
+            raise  # unreachable: abort raises
+
+
+def decode_http_body(body: bytes, content_type: str) -> ExportTraceServiceRequest:
+    """An OTLP/HTTP body as a request; ValueError with the reason when it is not one."""
+    request = ExportTraceServiceRequest()
+    if content_type == _PROTOBUF:
+        try:
+            request.ParseFromString(body)
+        except Exception as exc:
+            raise ValueError(f"not an OTLP ExportTraceServiceRequest: {exc}") from exc
+        return request
+    try:
+        doc = orjson.loads(body)
+        json_format.ParseDict(_ids_to_base64(doc), request, ignore_unknown_fields=True)
+    except (orjson.JSONDecodeError, json_format.ParseError, ValueError, TypeError) as exc:
+        raise ValueError(f"not an OTLP/JSON ExportTraceServiceRequest: {exc}") from exc
+    return request
+
+
+def _ids_to_base64(node: Any) -> Any:
+    """OTLP/JSON writes trace and span ids as hex; the protobuf JSON mapping wants base64."""
+    if isinstance(node, dict):
+        return {k: (base64.b64encode(bytes.fromhex(v)).decode()
+                    if k in ("traceId", "spanId", "parentSpanId") and isinstance(v, str)
+                    else _ids_to_base64(v)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_ids_to_base64(v) for v in node]
+    return node
+
+
+def http_app(keyring: KeyRing, publisher: TracePublisher, limits: Limits,
+             max_body_bytes: int) -> web.Application:
+    async def traces(request: web.Request) -> web.Response:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        project = keyring.project_for_key(token.strip()) if scheme.lower() == "bearer" else None
+        if project is None:
+            return _error(401, "missing or unknown API key: send 'Authorization: Bearer <key>'")
+        content_type = request.content_type
+        if content_type not in (_PROTOBUF, _JSON):
+            return _error(415, f"Content-Type must be {_PROTOBUF} or {_JSON}")
+        body = await request.read()
+        if request.headers.get("content-encoding", "").lower() == "gzip":
+            try:
+                body = gzip.decompress(body)
+            except (OSError, EOFError) as exc:
+                return _error(400, f"body is not valid gzip: {exc}")
+            if len(body) > max_body_bytes:
+                return _error(413, f"body is larger than {max_body_bytes} bytes")
+        try:
+            export_request = decode_http_body(body, content_type)
+            response = await export(export_request, project, publisher, limits)
+        except ValueError as exc:
+            return _error(400, str(exc))
+        except KafkaUnavailable as exc:
+            return _error(503, f"{exc}; retry", headers={"Retry-After": "1"})
+        if content_type == _JSON:
+            return web.json_response(json_format.MessageToDict(response))
+        return web.Response(body=response.SerializeToString(), content_type=_PROTOBUF)
+
+    app = web.Application(client_max_size=max_body_bytes)
+    app.router.add_post("/v1/traces", traces)
+    return app
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"code": status, "message": message}, status=status,
+                             headers=headers)
