@@ -19,28 +19,15 @@ import asyncio
 import json
 import os
 import platform
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import grpc
-import httpx
 
-from vigil.kafka.broker import start_broker, wait_for_port
+from bench.stack import KEY, RESULTS, bench_stack, cpu_seconds, rss_mib
 from vigil.v1 import ingest_pb2, ingest_pb2_grpc
-
-KEY = "bench-key"
-RESULTS = Path(__file__).parent / "results"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_events(n: int) -> list:
@@ -75,23 +62,6 @@ async def send(target: str, events: list, clients: int, per_message: int = 100) 
     size = len(events) // clients + 1
     await asyncio.gather(*(client(events[i:i + size]) for i in range(0, len(events), size)))
     return time.perf_counter() - started
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def stored(api: str) -> int:
-    r = httpx.get(f"{api}/v1/stats", headers={"authorization": f"Bearer {KEY}"}, timeout=30)
-    return int(r.json()["traces"])
 
 
 def raw_kafka_produce(bootstrap: str, n: int = 100_000) -> float:
@@ -130,73 +100,36 @@ def raw_store_insert(n: int = 100_000) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--events", type=int, default=150_000)
     parser.add_argument("--clients", type=int, default=4)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
-    port, ingest_port, api_port = free_port(), free_port(), free_port()
-    broker = start_broker("127.0.0.1", port, root / "broker.log")
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{port}",
-           "VIGIL_DATA_DIR": str(root / "data"), "VIGIL_API_KEYS": f"{KEY}=bench",
-           "VIGIL_INGEST_LISTEN": f"127.0.0.1:{ingest_port}",
-           "VIGIL_API_LISTEN": f"127.0.0.1:{api_port}",
-           "VIGIL_KAFKA_SESSION_TIMEOUT_MS": "2000", "VIGIL_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
-           "VIGIL_LOG_LEVEL": "WARNING",
-           "VIGIL_PRICE_OVERRIDES_FILE": str(Path("examples/price-overrides.yaml").resolve())}
-    procs = []
-    api = f"http://127.0.0.1:{api_port}"
-    try:
-        for name in ("sink", "enrich", "ingest"):
-            log = open(root / f"{name}.log", "ab")  # noqa: SIM115
-            procs.append(subprocess.Popen([sys.executable, "-m", "vigil", name], env=env,
-                                          stdout=log, stderr=subprocess.STDOUT))
-        wait_for_port("127.0.0.1", ingest_port, 60)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                stored(api)
-                break
-            except Exception:
-                time.sleep(0.2)
-        print(f"generating {args.events} demo events...", flush=True)
-        events = make_events(args.events)
-        asyncio.run(send(f"127.0.0.1:{ingest_port}", events[:2000], 1))  # warm-up
-        while stored(api) < 2000:
-            time.sleep(0.1)
+    print(f"generating {args.events} demo events...", flush=True)
+    events = make_events(args.events)
+    with bench_stack() as stack:
+        asyncio.run(send(stack.ingest, events[:2000], 1))  # warm-up
+        stack.wait_stored(2000)
         print("sending...", flush=True)
-        names = ("sink", "enrich", "ingest")
-        cpu_before = {n: cpu_seconds(p.pid) for n, p in zip(names, procs, strict=True)}
-        cpu_before["broker"] = cpu_seconds(broker.pid)
+        pids = stack.pids()
+        cpu_before = {n: cpu_seconds(pid) for n, pid in pids.items()}
         started = time.perf_counter()
-        ack_s = asyncio.run(send(f"127.0.0.1:{ingest_port}", events[2000:], args.clients))
-        target = args.events
-        while (n := stored(api)) < target:
-            time.sleep(0.05)
+        ack_s = asyncio.run(send(stack.ingest, events[2000:], args.clients))
+        stack.wait_stored(args.events)
         e2e_s = time.perf_counter() - started
         sent = args.events - 2000
-        pids = {**{n: p.pid for n, p in zip(names, procs, strict=True)}, "broker": broker.pid}
-        cpu = {f"cpu_s_{n}": round(cpu_seconds(pid) - cpu_before[n], 1)
-               for n, pid in pids.items()}
-        rss = {f"peak_rss_mib_{n}": round(rss_mib(pid)) for n, pid in pids.items()}
         result = {
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
                        f"{platform.python_version()}",
             "events": sent, "clients": args.clients, "events_per_message": 100,
             "ingest_acked_events_per_s": round(sent / ack_s),
             "end_to_end_events_per_s": round(sent / e2e_s),
-            "stored_rows": n,
+            "stored_rows": stack.stored(),
             "seconds_sending": round(ack_s, 1), "seconds_until_stored": round(e2e_s, 1),
-            **cpu, **rss,
-            "raw_kafka_produce_1kb_msgs_per_s": round(raw_kafka_produce(f"127.0.0.1:{port}")),
+            **{f"cpu_s_{n}": round(cpu_seconds(pid) - cpu_before[n], 1)
+               for n, pid in pids.items()},
+            **{f"peak_rss_mib_{n}": round(rss_mib(pid)) for n, pid in pids.items()},
+            "raw_kafka_produce_1kb_msgs_per_s": round(raw_kafka_produce(stack.bootstrap)),
             "raw_chdb_insert_rows_per_s": round(raw_store_insert()),
         }
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(30)
-        broker.terminate()
-        shutil.rmtree(root, ignore_errors=True)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "pipeline.json").write_text(json.dumps(result, indent=2))
     width = max(len(k) for k in result)
