@@ -81,6 +81,17 @@ def enrich() -> None:
 
 
 @app.command()
+def judge() -> None:
+    """Run the judge stage (faust worker): sampled quality scores, within the budget."""
+    from vigil.judge.worker import run
+    from vigil.kafka.topics import ensure_topics
+
+    settings = _setup("judge")
+    ensure_topics(settings)
+    run(settings)
+
+
+@app.command()
 def sink(
     api: Annotated[bool | None, typer.Option(
         help="Serve the read API from this process (default: on with the embedded store, "

@@ -64,6 +64,27 @@ class Settings(BaseSettings):
     price_overrides_file: Path | None = Field(
         None, description="YAML with prices of custom or fine-tuned models.")
 
+    # Judge
+    judge_rate: float = Field(0.05, ge=0, le=1, description="Share of traces judged "
+                              "(deterministic on the trace id); rules in VIGIL_JUDGE_CONFIG_FILE.")
+    judge_budget_usd_per_day: float = Field(10.0, ge=0, description="LLM-judge spend per "
+                                            "project and UTC day; past it, no LLM judgments.")
+    judge_config_file: Path | None = Field(
+        None, description="YAML with rates per project/app/model/prompt version, always-include "
+        "rules, per-project budgets (examples/judge.yaml).")
+    judge_llm_base_url: str = Field("", description="OpenAI-compatible endpoint of the LLM "
+                                    "judge, e.g. https://api.openai.com/v1; empty: built-in "
+                                    "evaluators only.")
+    judge_llm_model: str = Field("gpt-4o-mini", description="Model of the LLM judge.")
+    judge_llm_provider: str = Field("openai", description="Provider of the judge model, for "
+                                    "its cost.")
+    judge_llm_api_key: SecretStr = Field(SecretStr(""), description="API key of the judge "
+                                         "endpoint.")
+    judge_llm_rubrics: str = Field("helpfulness", description="Rubrics the LLM judge applies: "
+                                   "helpfulness, faithfulness, safety, format.")
+    judge_llm_timeout_s: float = Field(30.0, description="Timeout of one judge call.")
+    judge_llm_concurrency: int = Field(8, ge=1, description="Judge calls in flight at most.")
+
     # Sink
     sink_batch_rows: int = Field(20_000, description="Most rows per ClickHouse insert.")
     sink_batch_seconds: float = Field(0.5, description="Longest wait to fill an insert.")

@@ -1,10 +1,10 @@
 """`vigil up`: the whole system on embedded defaults, as child processes.
 
 Start order: broker (unless KAFKA_BOOTSTRAP_SERVERS is set) -> topics -> sink
-(owns the embedded store and serves the read API) -> enrich -> ingest -> demo.
-Stop order on Ctrl-C: demo -> ingest (drains its calls) -> wait until enrich
-and sink have committed everything -> enrich, sink -> broker. A second Ctrl-C
-stops at once.
+(owns the embedded store and serves the read API) -> enrich -> judge ->
+ingest -> demo. Stop order on Ctrl-C: demo -> ingest (drains its calls) ->
+wait until enrich, judge and sink have committed everything -> enrich, judge,
+sink -> broker. A second Ctrl-C stops at once.
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ def run_all(settings: Settings, demo_rate: float) -> int:
         stack.start("sink", "sink")
         _wait_api(settings, stack)
         stack.start("enrich", "enrich")
+        stack.start("judge", "judge")
         stack.start("ingest", "ingest")
         host, _, port = settings.ingest_listen.rpartition(":")
         wait_for_port(host, int(port), timeout_s=60, proc=stack.children["ingest"])
@@ -168,9 +169,12 @@ def _shutdown(settings: Settings, stack: Stack) -> None:
     say("waiting until every accepted event is stored")
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
     while time.monotonic() < deadline and not stack.dead():
-        lag = (group_lag(settings.kafka_bootstrap_servers, "vigil-enrich", [topics.traces_raw])
+        lag = (group_lag(settings.kafka_bootstrap_servers, "vigil-enrich",
+                         [topics.traces_raw, topics.traces_app])
+               + group_lag(settings.kafka_bootstrap_servers, "vigil-judge",
+                           [topics.traces_enriched])
                + group_lag(settings.kafka_bootstrap_servers, "vigil-sink",
-                           [topics.traces_enriched, topics.feedback]))
+                           [topics.traces_enriched, topics.feedback, topics.judge_scores]))
         if lag == 0:
             break
         time.sleep(0.5)
@@ -178,4 +182,5 @@ def _shutdown(settings: Settings, stack: Stack) -> None:
         say("could not confirm that everything was stored before the deadline")
     _report(settings)
     stack.stop("enrich")
+    stack.stop("judge")
     stack.stop("sink")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from vigil.auth import KeyRing
@@ -27,6 +27,22 @@ def caller_project(request: Request,
 
 
 Project = Annotated[str, Depends(caller_project)]
+
+
+# Slice columns a caller may group by (names, never SQL from the request).
+SLICES = {"app": "app", "model": "model", "prompt_version": "prompt_template_version",
+          "environment": "environment"}
+SERIES = {
+    "quality": ("scores", "trace_start_time",
+                "count() AS judgments, countIf(error != '') AS judge_errors, "
+                "avgIf(score, error = '') AS mean_score"),
+    "feedback": ("feedback", "time",
+                 "count() AS feedback, countIf(kind = 'thumbs' AND value < 0.5) AS thumbs_down, "
+                 "avgIf(value, kind IN ('thumbs', 'score')) AS mean_value"),
+    "traffic": ("traces", "start_time",
+                "count() AS traces, sum(total_cost) AS cost_usd, countIf(status = 'error') AS "
+                "errors, quantile(0.95)(latency_ms) AS latency_p95_ms"),
+}
 
 
 def create_app(store: Store, keyring: KeyRing) -> FastAPI:
@@ -76,7 +92,52 @@ def create_app(store: Store, keyring: KeyRing) -> FastAPI:
         feedback = store.rows(
             "SELECT feedback_id, kind, value, comment, user_id, time FROM feedback "
             "WHERE project_id = {p:String} AND trace_id = {t:String} ORDER BY time", p)
-        return {"trace_id": trace_id, "calls": calls, "feedback": feedback}
+        scores = store.rows(
+            "SELECT event_id, evaluator, evaluator_version, score, label, rationale, error, "
+            "sample_reason, judge_model, judge_cost, judge_latency_ms, judged_at FROM scores "
+            "WHERE project_id = {p:String} AND trace_id = {t:String} "
+            "ORDER BY evaluator, event_id", p)
+        return {"trace_id": trace_id, "calls": calls, "feedback": feedback, "scores": scores}
+
+    @app.get("/v1/timeseries/{metric}")
+    def timeseries(
+        metric: Annotated[str, Path(pattern="^(quality|feedback|traffic)$")],
+        project_id: Project,
+        hours: Annotated[float, Query(gt=0, le=24 * 90)] = 24,
+        interval: Annotated[str, Query(pattern="^(minute|hour|day)$")] = "hour",
+        group_by: Annotated[str | None, Query(pattern=f"^({'|'.join(SLICES)})$")] = None,
+        evaluator: str | None = None,
+    ) -> dict[str, Any]:
+        """Per-interval series of judge scores, user feedback or traffic, by slice."""
+        table, time_column, values = SERIES[metric]
+        slice_column = SLICES[group_by] if group_by else "''"
+        only_evaluator = "AND evaluator = {e:String}" if metric == "quality" and evaluator else ""
+        rows = store.rows(
+            f"SELECT toStartOfInterval({time_column}, INTERVAL 1 {interval}) AS bucket, "
+            f"{slice_column} AS slice, {values} FROM {table} "
+            f"WHERE project_id = {{p:String}} "
+            f"AND {time_column} >= now64(3) - toIntervalSecond({{s:UInt64}}) {only_evaluator} "
+            "GROUP BY bucket, slice ORDER BY bucket, slice",
+            {"p": project_id, "s": int(hours * 3600), "e": evaluator or ""})
+        return {"metric": metric, "interval": interval, "group_by": group_by, "points": rows}
+
+    @app.get("/v1/judge/sampling")
+    def judge_sampling(
+        project_id: Project,
+        hours: Annotated[float, Query(gt=0, le=24 * 90)] = 24,
+        group_by: Annotated[str, Query(pattern=f"^({'|'.join(SLICES)})$")] = "model",
+    ) -> dict[str, Any]:
+        """Judged / eligible / skipped-for-budget per slice: how much was really scored."""
+        rows = store.rows(
+            f"SELECT {SLICES[group_by]} AS slice, sum(eligible) AS eligible, "
+            "sum(judged) AS judged, sum(judged_by_rule) AS judged_by_rule, "
+            "sum(skipped_budget) AS skipped_budget, "
+            "if(sum(eligible) = 0, 0, sum(judged) / sum(eligible)) AS judged_share "
+            "FROM judge_sampling WHERE project_id = {p:String} "
+            "AND minute >= now64(3) - toIntervalSecond({s:UInt64}) "
+            "GROUP BY slice ORDER BY slice",
+            {"p": project_id, "s": int(hours * 3600)})
+        return {"group_by": group_by, "slices": rows}
 
     @app.get("/v1/traces")
     def recent(project_id: Project,

@@ -11,7 +11,6 @@ Transient Kafka errors are retried with backoff; nothing is acked unsent.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,8 +28,9 @@ from vigil.enrich.stage import (
 from vigil.events.validate import Limits
 from vigil.events.wire import PayloadError, encode_enriched_batch
 from vigil.kafka import topics as t
+from vigil.kafka.producer import dead_letter, send
 from vigil.logs import get_logger
-from vigil.metrics import DEAD_LETTERS, ENRICH_EVENTS, ENRICH_PII, ENRICH_UNPRICED
+from vigil.metrics import ENRICH_EVENTS, ENRICH_PII, ENRICH_UNPRICED
 from vigil.settings import Settings
 from vigil.v1 import events_pb2 as pb
 
@@ -88,7 +88,7 @@ def build_app(settings: Settings) -> faust.App:
                                         datetime.now(UTC))
                 outcome = enrich_batch(batch, m.partition, m.offset, config)
             except PayloadError as exc:
-                await dead_letter(app, source, m.value or b"", str(exc))
+                await dead_letter(app, STAGE, source, m.value or b"", str(exc))
                 continue
             await emit(app, topics, source, outcome)
 
@@ -107,7 +107,7 @@ async def handle_record(app: faust.App, topics: t.Topics, config: EnrichConfig,
     try:
         outcome = enrich_record(value, partition, offset, config)
     except PayloadError as exc:
-        await dead_letter(app, source, value or b"", str(exc))
+        await dead_letter(app, STAGE, source, value or b"", str(exc))
         return
     await emit(app, topics, source, outcome)
 
@@ -117,11 +117,11 @@ async def emit(app: faust.App, topics: t.Topics, source: tuple[str, int, int],
     """Send the enriched records on, dead-letter the events that failed, count."""
     partition = source[1]
     if outcome.records:
-        await send(app, topics.traces_enriched, encode_enriched_batch(outcome.records),
+        await send(app, STAGE, topics.traces_enriched, encode_enriched_batch(outcome.records),
                    partition=partition)
     for failure in outcome.failures:
         one = pb.TraceBatch(project_id=outcome.project_id, events=[failure.event])
-        await dead_letter(app, source, one.SerializeToString(), failure.reason)
+        await dead_letter(app, STAGE, source, one.SerializeToString(), failure.reason)
     count(outcome)
 
 
@@ -131,35 +131,6 @@ def count(outcome: EnrichOutcome) -> None:
     ENRICH_UNPRICED.inc(outcome.unpriced)
     for kind, n in outcome.pii_masked.items():
         ENRICH_PII.labels(kind).inc(n)
-
-
-async def dead_letter(app: faust.App, source: tuple[str, int, int], value: bytes,
-                      reason: str) -> None:
-    topic, partition, offset = source
-    log.warning("dead-lettered", stage=STAGE, topic=topic, partition=partition, offset=offset,
-                reason=reason)
-    headers = [(t.H_REASON, reason.encode()), (t.H_STAGE, STAGE.encode()),
-               (t.H_SOURCE_TOPIC, topic.encode()),
-               (t.H_SOURCE_PARTITION, str(partition).encode()),
-               (t.H_SOURCE_OFFSET, str(offset).encode())]
-    await send(app, t.dlq(topic), value, headers=headers)
-    DEAD_LETTERS.labels(STAGE, topic).inc()
-
-
-async def send(app: faust.App, topic: str, value: bytes, partition: int | None = None,
-               headers: list[tuple[str, bytes]] | None = None) -> Any:
-    """Send and wait for the broker's confirmation, retrying transient errors forever."""
-    delay = 0.1
-    while True:
-        try:
-            return await app.producer.send_and_wait(
-                topic, None, value, partition=partition, timestamp=None, headers=headers
-            )
-        except Exception as exc:  # broker errors are transient here: back off, hold the offset
-            log.warning("send failed, retrying", stage=STAGE, topic=topic, error=str(exc),
-                        retry_in_s=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
 
 
 def run(settings: Settings) -> None:

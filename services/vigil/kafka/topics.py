@@ -38,6 +38,8 @@ class Topics:
     traces_enriched: str
     feedback: str
     traces_app: str
+    judge_scores: str
+    judge_sampling: str
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Topics:
@@ -46,11 +48,14 @@ class Topics:
             traces_enriched=settings.topic("traces.enriched"),
             feedback=settings.topic("feedback"),
             traces_app=settings.topic("traces.app"),
+            judge_scores=settings.topic("judge.scores"),
+            judge_sampling=settings.topic("judge.sampling"),
         )
 
     @property
     def consumed(self) -> tuple[str, ...]:
-        return (self.traces_raw, self.traces_enriched, self.feedback, self.traces_app)
+        return (self.traces_raw, self.traces_enriched, self.feedback, self.traces_app,
+                self.judge_scores, self.judge_sampling)
 
     @property
     def all(self) -> tuple[str, ...]:

@@ -1,4 +1,10 @@
-"""Pure conversion of topic payloads into `traces` and `feedback` table rows."""
+"""Pure checks and conversions of topic payloads into table rows.
+
+JSON-lines topics (enriched traces, judge scores, judge sampling counts) carry
+one object per line whose keys are the table's columns; each line is checked
+against its `TableSpec` and handed to ClickHouse as it is. Feedback arrives
+as protobuf and becomes a row here.
+"""
 
 from __future__ import annotations
 
@@ -10,57 +16,90 @@ from typing import Any, TypeVar
 from vigil.events import FeedbackEvent
 from vigil.events.wire import PayloadError
 
-TRACE_COLUMNS = (
-    "project_id", "start_time", "end_time", "event_id", "trace_id", "span_id",
-    "parent_span_id", "session_id", "user_id", "app", "environment", "provider", "model",
-    "params", "prompt", "completion", "finish_reason", "prompt_template_id",
-    "prompt_template_version", "input_tokens", "output_tokens", "cached_input_tokens",
-    "tokens_estimated", "input_cost", "output_cost", "total_cost", "cost_known",
-    "price_source", "latency_ms", "status", "error_type", "error_message", "attributes",
-    "pii_masked", "received_at", "raw_partition", "raw_offset",
-)
-_TIME_COLUMNS = frozenset({"start_time", "end_time", "received_at"})
-_INT, _NUM = (int,), (int, float)
-TRACE_TYPES: dict[str, tuple[type, ...]] = {
-    **{c: (str,) for c in TRACE_COLUMNS},
-    **{c: _INT for c in ("input_tokens", "output_tokens", "cached_input_tokens",
-                         "raw_partition", "raw_offset")},
-    **{c: _NUM for c in ("input_cost", "output_cost", "total_cost", "latency_ms")},
-    "tokens_estimated": (bool,), "cost_known": (bool,),
-    "attributes": (dict,), "pii_masked": (dict,),
-}
 T = TypeVar("T")
+_STR, _INT, _NUM, _BOOL, _MAP = (str,), (int,), (int, float), (bool,), (dict,)
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    name: str
+    types: dict[str, tuple[type, ...]]  # column -> accepted JSON types, in column order
+    id_column: str
+    time_column: str
+    time_columns: frozenset[str]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.types)
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One row as the JSON line ClickHouse will parse, plus what dedup needs."""
+
+    line: bytes
+    project_id: str
+    id: str
+    time: str
+
+
+def _spec(name: str, id_column: str, time_column: str, time_columns: set[str],
+          **types: tuple[type, ...]) -> TableSpec:
+    return TableSpec(name, types, id_column, time_column, frozenset(time_columns))
+
+
+TRACES = _spec(
+    "traces", "event_id", "start_time", {"start_time", "end_time", "received_at"},
+    project_id=_STR, start_time=_STR, end_time=_STR, event_id=_STR, trace_id=_STR,
+    span_id=_STR, parent_span_id=_STR, session_id=_STR, user_id=_STR, app=_STR,
+    environment=_STR, provider=_STR, model=_STR, params=_STR, prompt=_STR, completion=_STR,
+    finish_reason=_STR, prompt_template_id=_STR, prompt_template_version=_STR,
+    input_tokens=_INT, output_tokens=_INT, cached_input_tokens=_INT, tokens_estimated=_BOOL,
+    input_cost=_NUM, output_cost=_NUM, total_cost=_NUM, cost_known=_BOOL, price_source=_STR,
+    latency_ms=_NUM, status=_STR, error_type=_STR, error_message=_STR, attributes=_MAP,
+    pii_masked=_MAP, received_at=_STR, raw_partition=_INT, raw_offset=_INT,
+)
+SCORES = _spec(
+    "scores", "score_id", "trace_start_time", {"trace_start_time", "judged_at"},
+    project_id=_STR, trace_start_time=_STR, score_id=_STR, trace_id=_STR, event_id=_STR,
+    app=_STR, environment=_STR, model=_STR, prompt_template_id=_STR,
+    prompt_template_version=_STR, evaluator=_STR, evaluator_version=_STR,
+    score=(int, float, type(None)), label=_STR, rationale=_STR, error=_STR,
+    sample_reason=_STR, judge_model=_STR, judge_cost=_NUM, judge_latency_ms=_NUM,
+    judge_input_tokens=_INT, judge_output_tokens=_INT, judged_at=_STR,
+)
+JUDGE_SAMPLING = _spec(
+    "judge_sampling", "summary_id", "minute", {"minute"},
+    project_id=_STR, minute=_STR, summary_id=_STR, app=_STR, environment=_STR, model=_STR,
+    prompt_template_version=_STR, eligible=_INT, judged=_INT, judged_by_rule=_INT,
+    skipped_budget=_INT,
+)
+TRACE_COLUMNS = TRACES.columns
 FEEDBACK_COLUMNS = (
     "project_id", "time", "feedback_id", "trace_id", "kind", "value", "comment", "user_id",
     "received_at", "source_partition", "source_offset",
 )
 
 
-@dataclass(frozen=True, slots=True)
-class TraceLine:
-    """One enriched trace as the JSON line ClickHouse will parse, plus what dedup needs."""
-
-    line: bytes
-    project_id: str
-    event_id: str
-    start_time: str
-
-
-def trace_line(line: bytes, record: dict[str, Any]) -> TraceLine:
-    """Check one enriched record against the `traces` columns; raise PayloadError if off."""
-    for column, types in TRACE_TYPES.items():
+def table_line(spec: TableSpec, line: bytes, record: dict[str, Any]) -> Line:
+    """Check one record against the table's columns; raise PayloadError if it is off."""
+    for column, types in spec.types.items():
         value = record.get(column)
         if not isinstance(value, types) or (types is _INT and isinstance(value, bool)):
-            raise PayloadError(f"enriched trace field {column!r} is missing or not "
+            raise PayloadError(f"{spec.name} field {column!r} is missing or not "
                                f"{'/'.join(t.__name__ for t in types)}: {value!r:.80}")
-    for column in _TIME_COLUMNS:
+    for column in spec.time_columns:
         try:
             datetime.fromisoformat(record[column])
         except ValueError as exc:
             raise PayloadError(f"{column} is not an ISO time: {record[column]!r:.80}") from exc
-    if not record["event_id"]:
-        raise PayloadError("event_id is empty")
-    return TraceLine(line, record["project_id"], record["event_id"], record["start_time"])
+    if not record[spec.id_column]:
+        raise PayloadError(f"{spec.id_column} is empty")
+    return Line(line, record["project_id"], record[spec.id_column], record[spec.time_column])
+
+
+def trace_line(line: bytes, record: dict[str, Any]) -> Line:
+    return table_line(TRACES, line, record)
 
 
 def feedback_row(f: FeedbackEvent, partition: int, offset: int) -> list[Any]:

@@ -1,5 +1,8 @@
 """The sink adapter: Kafka -> batches -> ClickHouse -> commit.
 
+Tables: traces (enriched traces topic), scores and judge_sampling (the judge's
+topics), feedback (feedback topic).
+
 At-least-once from Kafka, exactly-once in the store: a batch is written, then
 its offsets are committed. If the process dies in between, the batch is read
 again and the rows already stored are recognised by id (`event_id`,
@@ -35,11 +38,14 @@ from vigil.metrics import (
 from vigil.settings import Settings
 from vigil.sink.rows import (
     FEEDBACK_COLUMNS,
-    TRACE_COLUMNS,
-    TraceLine,
+    JUDGE_SAMPLING,
+    SCORES,
+    TRACES,
+    Line,
+    TableSpec,
     feedback_row,
     first_occurrences,
-    trace_line,
+    table_line,
 )
 from vigil.store.client import Store
 
@@ -51,14 +57,14 @@ _FEEDBACK_TIME = FEEDBACK_COLUMNS.index("time")
 
 @dataclass(slots=True)
 class Batch:
-    traces: list[TraceLine] = field(default_factory=list)
+    lines: dict[str, list[Line]] = field(default_factory=dict)  # table -> JSON lines
     feedback: list[list[Any]] = field(default_factory=list)
     first_offsets: dict[TopicPartition, int] = field(default_factory=dict)
     next_offsets: dict[TopicPartition, int] = field(default_factory=dict)
     started: float = 0.0
 
     def __len__(self) -> int:
-        return len(self.traces) + len(self.feedback)
+        return sum(map(len, self.lines.values())) + len(self.feedback)
 
     def token(self) -> str:
         ranges = ",".join(f"{tp.topic}:{tp.partition}:{self.first_offsets[tp]}-{end}"
@@ -83,6 +89,8 @@ class TraceSink:
         self._settings = settings
         self._store = store
         self._topics = t.Topics.from_settings(settings)
+        self._specs = {self._topics.traces_enriched: TRACES, self._topics.judge_scores: SCORES,
+                       self._topics.judge_sampling: JUDGE_SAMPLING}
         self._batch = Batch()
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
@@ -114,9 +122,9 @@ class TraceSink:
         )
         self._producer = KafkaProducer(bootstrap_servers=servers, acks="all",
                                        client_id="vigil-sink-dlq")
-        self._consumer.subscribe([self._topics.traces_enriched, self._topics.feedback],
-                                 listener=_Revocations(self))
-        log.info("sink consuming", topics=[self._topics.traces_enriched, self._topics.feedback])
+        topics = [*self._specs, self._topics.feedback]
+        self._consumer.subscribe(topics, listener=_Revocations(self))
+        log.info("sink consuming", topics=topics)
 
     def step(self, stop: threading.Event) -> None:
         """Poll once; write and commit the batch when it is full or old enough."""
@@ -151,8 +159,10 @@ class TraceSink:
                 batch.feedback.append(
                     feedback_row(decode_feedback(message.value), tp.partition, message.offset))
             else:
-                lines = [trace_line(line, r) for line, r in decode_enriched_batch(message.value)]
-                batch.traces.extend(lines)
+                spec = self._specs[tp.topic]
+                lines = [table_line(spec, line, r)
+                         for line, r in decode_enriched_batch(message.value)]
+                batch.lines.setdefault(spec.name, []).extend(lines)
         except PayloadError as exc:
             self._dead_letter(tp, message, str(exc))
 
@@ -196,26 +206,26 @@ class TraceSink:
 
     def _write(self, batch: Batch) -> None:
         token = batch.token()
-        self._write_traces(batch.traces, token)
+        for spec in self._specs.values():
+            self._write_lines(spec, batch.lines.get(spec.name, []), token)
         self._write_feedback(batch.feedback, token)
 
-    def _write_traces(self, traces: list[TraceLine], token: str) -> None:
-        if not traces:
+    def _write_lines(self, spec: TableSpec, lines: list[Line], token: str) -> None:
+        if not lines:
             return
         started = time.perf_counter()
-        unique = first_occurrences(traces, lambda t: t.event_id)
+        unique = first_occurrences(lines, lambda x: x.id)
         stored = self._stored_ids(
-            "traces", "event_id", "start_time", {t.project_id for t in unique},
-            min(t.start_time for t in unique), max(t.start_time for t in unique),
-            [t.event_id for t in unique])
-        fresh = [t for t in unique if t.event_id not in stored]
-        self._count_skipped("traces", len(traces) - len(fresh), len(fresh))
+            spec.name, spec.id_column, spec.time_column, {x.project_id for x in unique},
+            min(x.time for x in unique), max(x.time for x in unique), [x.id for x in unique])
+        fresh = [x for x in unique if x.id not in stored]
+        self._count_skipped(spec.name, len(lines) - len(fresh), len(fresh))
         if fresh:
             self._store.insert_json_lines(
-                "traces", TRACE_COLUMNS, b"\n".join(t.line for t in fresh),
-                settings={"insert_deduplication_token": f"traces:{token}"})
-        SINK_ROWS.labels("traces").inc(len(fresh))
-        SINK_INSERT_SECONDS.labels("traces").observe(time.perf_counter() - started)
+                spec.name, spec.columns, b"\n".join(x.line for x in fresh),
+                settings={"insert_deduplication_token": f"{spec.name}:{token}"})
+        SINK_ROWS.labels(spec.name).inc(len(fresh))
+        SINK_INSERT_SECONDS.labels(spec.name).observe(time.perf_counter() - started)
 
     def _write_feedback(self, rows: list[list[Any]], token: str) -> None:
         if not rows:

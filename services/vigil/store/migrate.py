@@ -18,7 +18,8 @@ from vigil.store.client import Store
 log = get_logger(__name__)
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-RETENTION_TABLES = {"traces": "start_time", "feedback": "time"}
+RETENTION_TABLES = {"traces": "start_time", "feedback": "time",
+                    "scores": "trace_start_time", "judge_sampling": "minute"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ def test_an_enriched_record_is_one_json_line_per_trace() -> None:
     decoded = decode_enriched_batch(payload)
     assert [doc for _, doc in decoded] == records
     line = trace_line(*decoded[0])
-    assert (line.project_id, line.event_id) == ("p", records[0]["event_id"])
+    assert (line.project_id, line.id) == ("p", records[0]["event_id"])
     assert orjson.loads(line.line) == records[0]
     assert (records[0]["raw_partition"], records[0]["raw_offset"]) == (2, 41)
 

@@ -1,0 +1,153 @@
+"""The faust adapter around the judge stage.
+
+Reads enriched trace records (group `vigil-judge`, beside the sink) and
+feedback; writes score rows to `<prefix>judge.scores` (same partition as the
+source) and, every 10 s, the sampling counts to `<prefix>judge.sampling`, both
+JSON lines for the sink. The agent awaits the judgments of a record before it
+takes the next one: while the judge endpoint is down, consumption pauses
+(backpressure) and memory stays bounded. At start-up the day's judge spend per
+project is read back from the scores topic, so a restart does not reset the
+budget.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+import orjson
+from kafka import KafkaConsumer, TopicPartition
+
+from vigil.enrich.cost import PriceBook, load_price_overrides
+from vigil.events.wire import PayloadError, decode_enriched_batch, decode_feedback
+from vigil.judge.budget import JudgeBudget
+from vigil.judge.builtin import BUILTIN_EVALUATORS
+from vigil.judge.config import JudgeConfig, load_judge_config
+from vigil.judge.llm import LlmJudge, LlmJudgeConfig
+from vigil.judge.rubric import load_rubric
+from vigil.judge.sampling import Sampler
+from vigil.judge.stage import JudgeStage
+from vigil.kafka import topics as t
+from vigil.kafka.producer import dead_letter, send
+from vigil.logs import get_logger
+from vigil.settings import Settings
+
+log = get_logger(__name__)
+STAGE = "judge"
+
+
+def build_stage(settings: Settings, config: JudgeConfig) -> JudgeStage:
+    llm_judges: tuple[LlmJudge, ...] = ()
+    if settings.judge_llm_base_url:
+        prices = PriceBook(load_price_overrides(settings.price_overrides_file)
+                           if settings.price_overrides_file else [])
+        llm_config = LlmJudgeConfig(
+            base_url=settings.judge_llm_base_url, model=settings.judge_llm_model,
+            api_key=settings.judge_llm_api_key.get_secret_value(),
+            provider=settings.judge_llm_provider, timeout_s=settings.judge_llm_timeout_s,
+            concurrency=settings.judge_llm_concurrency)
+        llm_judges = tuple(LlmJudge(llm_config, load_rubric(name.strip()), prices)
+                           for name in settings.judge_llm_rubrics.split(",") if name.strip())
+    return JudgeStage(sampler=Sampler(config), budget=JudgeBudget(config),
+                      builtin=tuple(BUILTIN_EVALUATORS), llm_judges=llm_judges)
+
+
+def spend_today(settings: Settings, topic: str) -> dict[str, float]:
+    """The judge cost per project written to the scores topic since 00:00 UTC."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers.split(","),
+                             enable_auto_commit=False, client_id="vigil-judge-budget")
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        if not partitions:
+            return {}
+        midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        starts = consumer.offsets_for_times({tp: int(midnight.timestamp() * 1000)
+                                             for tp in partitions})
+        ends = consumer.end_offsets(partitions)
+        consumer.assign(partitions)
+        for tp in partitions:
+            found = starts.get(tp)
+            consumer.seek(tp, found.offset if found is not None else ends[tp])
+        spent: dict[str, float] = {}
+        while any(consumer.position(tp) < ends[tp] for tp in partitions):
+            for records in consumer.poll(timeout_ms=1000).values():
+                for record in records:
+                    for line in (record.value or b"").split(b"\n"):
+                        row = orjson.loads(line) if line else {}
+                        if row.get("judge_cost"):
+                            spent[row["project_id"]] = spent.get(row["project_id"], 0.0) + \
+                                row["judge_cost"]
+        return spent
+    finally:
+        consumer.close()
+
+
+def build_app(settings: Settings) -> faust.App:
+    topics = t.Topics.from_settings(settings)
+    config = load_judge_config(settings)
+    stage = build_stage(settings, config)
+    today = datetime.now(UTC).date()
+    for project, usd in spend_today(settings, topics.judge_scores).items():
+        stage.budget.spend(project, today, usd)
+        log.info("judge spend so far today", project=project, usd=round(usd, 6))
+    app = faust.App(
+        "vigil-judge",
+        broker=[f"kafka://{s.strip()}" for s in settings.kafka_bootstrap_servers.split(",")],
+        store="memory://", web_enabled=False, topic_allow_declare=False,
+        topic_disable_leader=True, consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.kafka_session_timeout_ms / 1000,
+        broker_heartbeat_interval=settings.kafka_heartbeat_interval_ms / 1000,
+        producer_acks=-1, broker_commit_every=100, broker_commit_interval=1.0,
+    )
+    raw_opts: dict[str, Any] = {"key_type": bytes, "value_type": bytes,
+                                "key_serializer": "raw", "value_serializer": "raw"}
+    enriched = app.topic(topics.traces_enriched, **raw_opts)
+    feedback = app.topic(topics.feedback, **raw_opts)
+
+    @app.agent(enriched, name="judge-traces")
+    async def judge_traces(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            m = event.message
+            try:
+                records = [doc for _, doc in decode_enriched_batch(m.value)]
+                rows = await stage.judge_records(records)
+            except (PayloadError, KeyError, TypeError, ValueError) as exc:
+                await dead_letter(app, STAGE, (topics.traces_enriched, m.partition, m.offset),
+                                  m.value or b"", f"cannot judge: {exc}")
+                continue
+            if rows:
+                await send(app, STAGE, topics.judge_scores,
+                           b"\n".join(orjson.dumps(r) for r in rows), partition=m.partition)
+
+    @app.agent(feedback, name="judge-negative-feedback")
+    async def judge_negative_feedback(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            m = event.message
+            try:
+                fb = decode_feedback(m.value)
+            except PayloadError:
+                continue  # the sink dead-letters unreadable feedback
+            negative = (fb.kind == "thumbs" and fb.value < 0.5) or \
+                (fb.kind == "score" and fb.value < 0.5)
+            if not negative or not config.always_include.negative_feedback:
+                continue
+            rows = await stage.judge_on_feedback(fb.trace_id)
+            if rows:
+                await send(app, STAGE, topics.judge_scores,
+                           b"\n".join(orjson.dumps(r) for r in rows))
+
+    @app.timer(interval=10.0)
+    async def flush_sampling_counts() -> None:
+        rows = stage.flush_counts()
+        if rows:
+            await send(app, STAGE, topics.judge_sampling,
+                       b"\n".join(orjson.dumps(r) for r in rows))
+
+    return app
+
+
+def run(settings: Settings) -> None:
+    app = build_app(settings)
+    faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False
+                 ).execute_from_commandline()
