@@ -82,7 +82,8 @@ def test_latency_outliers_are_included() -> None:
 
 def test_rare_slices_get_their_minimum_per_window() -> None:
     records = _records(2_000)
-    rare = [dict(r, app="rare-app", trace_id=f"{i:032x}") for i, r in enumerate(records[:10])]
+    rare = [dict(r, app="rare-app", model="m1", trace_id=f"{i:032x}")
+            for i, r in enumerate(records[:10])]
     sampler = Sampler(_plain(0.0, min_per_slice=4))
     picked = [r for r in rare if sampler.decide(r).judge]
     assert len(picked) == 4
