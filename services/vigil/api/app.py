@@ -132,7 +132,7 @@ def create_app(store: Store, keyring: KeyRing) -> FastAPI:
             f"SELECT {SLICES[group_by]} AS slice, sum(eligible) AS eligible, "
             "sum(judged) AS judged, sum(judged_by_rule) AS judged_by_rule, "
             "sum(skipped_budget) AS skipped_budget, "
-            "if(sum(eligible) = 0, 0, sum(judged) / sum(eligible)) AS judged_share "
+            "if(eligible = 0, 0, judged / eligible) AS judged_share "
             "FROM judge_sampling WHERE project_id = {p:String} "
             "AND minute >= now64(3) - toIntervalSecond({s:UInt64}) "
             "GROUP BY slice ORDER BY slice",

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from vigil.judge.budget import JudgeBudget
+from vigil.judge.builtin import Evaluator, run_builtin
 from vigil.judge.llm import LlmJudge
 from vigil.judge.model import JudgeInput, Judgment
 from vigil.judge.sampling import Decision, Sampler, Slice
@@ -40,7 +41,7 @@ class SliceCounts:
 class JudgeStage:
     sampler: Sampler
     budget: JudgeBudget
-    builtin: tuple[Any, ...]
+    builtin: tuple[Evaluator, ...]
     llm_judges: tuple[LlmJudge, ...] = ()
     counts: dict[tuple[Slice, str], SliceCounts] = field(default_factory=dict)
     recent: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
@@ -76,7 +77,7 @@ class JudgeStage:
         self.judged_traces[record["trace_id"]] = None
         _trim(self.judged_traces)
         item = JudgeInput.from_enriched(record)
-        judgments = [e.evaluate(item) for e in self.builtin if _applies(e, item)]
+        judgments = run_builtin(item, self.builtin)
         today = datetime.now(UTC).date()
         for judge in self.llm_judges:
             if not self.budget.allows(item.project_id, today):
@@ -118,11 +119,6 @@ class JudgeStage:
                 for (s, minute), c in self.counts.items()]
         self.counts = {}
         return rows
-
-
-def _applies(evaluator: Any, item: JudgeInput) -> bool:
-    applies = getattr(evaluator, "applies", None)
-    return applies(item) if applies is not None else True
 
 
 def _trim(cache: OrderedDict[str, Any]) -> None:

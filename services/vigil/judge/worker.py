@@ -22,7 +22,7 @@ from kafka import KafkaConsumer, TopicPartition
 from vigil.enrich.cost import PriceBook, load_price_overrides
 from vigil.events.wire import PayloadError, decode_enriched_batch, decode_feedback
 from vigil.judge.budget import JudgeBudget
-from vigil.judge.builtin import BUILTIN_EVALUATORS
+from vigil.judge.builtin import make_evaluators
 from vigil.judge.config import JudgeConfig, load_judge_config
 from vigil.judge.llm import LlmJudge, LlmJudgeConfig
 from vigil.judge.rubric import load_rubric
@@ -50,7 +50,7 @@ def build_stage(settings: Settings, config: JudgeConfig) -> JudgeStage:
         llm_judges = tuple(LlmJudge(llm_config, load_rubric(name.strip()), prices)
                            for name in settings.judge_llm_rubrics.split(",") if name.strip())
     return JudgeStage(sampler=Sampler(config), budget=JudgeBudget(config),
-                      builtin=tuple(BUILTIN_EVALUATORS), llm_judges=llm_judges)
+                      builtin=tuple(make_evaluators()), llm_judges=llm_judges)
 
 
 def spend_today(settings: Settings, topic: str) -> dict[str, float]:

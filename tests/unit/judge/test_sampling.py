@@ -124,3 +124,9 @@ def test_config_file_errors_name_the_file(tmp_path: Path) -> None:
     unknown.write_text("sample_everything: true\n")
     with pytest.raises(ValueError, match="unknown.yaml"):
         parse_judge_config(unknown)
+
+
+def test_the_shipped_example_config_parses() -> None:
+    example = Path(__file__).parents[3] / "examples" / "judge.yaml"
+    config = parse_judge_config(example)
+    assert config.budget_for("demo") == 2.0 and config.rate_for("x", "y", "z", "w") == 0.05
