@@ -72,3 +72,94 @@ def test_builtin_evaluators_score_sampled_traces(builtin_stack: Stack) -> None:
                                    ["slices"]) and sum(r["eligible"] for r in rows) >= 3 and
                           rows, 60, "judge sampling counts")
     assert sum(r["judged"] for r in sampling) >= 3
+
+
+@pytest.fixture(scope="module")
+def judge_endpoint() -> Iterator[Any]:
+    from tests.judge_server import FakeJudgeServer
+
+    with FakeJudgeServer() as server:
+        yield server
+
+
+def _llm_stack(root: Any, broker: Broker, url: str, **extra: str) -> Stack:
+    return Stack(root, broker.bootstrap, VIGIL_JUDGE_RATE="1.0",
+                 VIGIL_JUDGE_LLM_BASE_URL=url, VIGIL_JUDGE_LLM_MODEL="gpt-4o-mini",
+                 VIGIL_JUDGE_LLM_PROVIDER="openai", VIGIL_JUDGE_LLM_TIMEOUT_S="1",
+                 VIGIL_JUDGE_LLM_RUBRICS="helpfulness", **extra)
+
+
+@pytest.fixture(scope="module")
+def llm_stack(tmp_path_factory: pytest.TempPathFactory, broker: Broker,
+              judge_endpoint: Any) -> Iterator[Stack]:
+    s = _llm_stack(tmp_path_factory.mktemp("judge-llm"), broker, judge_endpoint.base_url)
+    s.start("sink", "enrich", "judge", "ingest")
+    yield s
+    s.stop()
+
+
+def _with_marker(i: int, marker: str) -> pb.TraceEvent:
+    event = valid_event(i, completion="The answer is 42.")
+    event.prompt[1].content = f"What is the answer? {marker}"
+    return event
+
+
+@pytest.mark.parametrize(("marker", "outcome"), [
+    ("[judge:good]", "score"), ("[judge:malformed]", "error"),
+    ("[judge:malformed-once]", "score"), ("[judge:slow:3]", "error"),
+    ("[judge:500]", "error"), ("[judge:500-once]", "score"), ("[judge:429:1]", "score"),
+    ("[judge:bad-score]", "error"),
+])
+def test_each_judge_answer_ends_as_a_score_or_a_judge_error(llm_stack: Stack, marker: str,
+                                                            outcome: str) -> None:
+    event = _with_marker(hash(marker) % 1000, marker)
+    asyncio.run(_emit(llm_stack.target, [event]))
+    [row] = wait_until(lambda: _scores(llm_stack, event.trace_id, "helpfulness"), 120,
+                       f"the helpfulness judgment of {marker}")
+    if outcome == "score":
+        assert row["error"] == "" and 0.0 <= row["score"] <= 1.0 and row["judge_cost"] > 0
+        assert row["judge_model"] == "gpt-4o-mini"
+    else:
+        assert row["score"] is None and row["error"], row
+
+
+def test_judgments_wait_while_the_endpoint_is_down_and_complete_after(
+        llm_stack: Stack, judge_endpoint: Any) -> None:
+    judge_endpoint.set_down(True)
+    events = [_with_marker(500 + i, "[judge:good]") for i in range(5)]
+    try:
+        asyncio.run(_emit(llm_stack.target, events))
+        # stored traces prove the pipeline ran past enrich while the judge waits
+        wait_until(lambda: all(llm_stack.get(f"/v1/traces/{e.trace_id}")["calls"]
+                               for e in events), 60, "the traces stored")
+        assert not any(_scores(llm_stack, e.trace_id, "helpfulness") for e in events)
+    finally:
+        judge_endpoint.set_down(False)
+    rows = wait_until(lambda: [r for e in events
+                               for r in _scores(llm_stack, e.trace_id, "helpfulness")]
+                      if all(_scores(llm_stack, e.trace_id, "helpfulness") for e in events)
+                      else None, 120, "judgments after the endpoint came back")
+    assert len(rows) == 5 and all(r["error"] == "" and r["score"] is not None for r in rows)
+
+
+def test_the_budget_stops_llm_judgments_at_the_configured_spend(
+        tmp_path_factory: pytest.TempPathFactory, broker: Broker, judge_endpoint: Any) -> None:
+    budget = 0.0004  # a handful of gpt-4o-mini judgments of these traces
+    stack = _llm_stack(tmp_path_factory.mktemp("judge-budget"), broker,
+                       judge_endpoint.base_url, VIGIL_JUDGE_LLM_CONCURRENCY="1",
+                       VIGIL_JUDGE_BUDGET_USD_PER_DAY=str(budget))
+    stack.start("sink", "enrich", "judge", "ingest")
+    try:
+        events = [_with_marker(700 + i, "[judge:good]") for i in range(40)]
+        asyncio.run(_emit(stack.target, events))
+        sampling = wait_until(
+            lambda: (rows := stack.get("/v1/judge/sampling?group_by=app")["slices"])
+            and sum(r["eligible"] for r in rows) >= 40 and rows, 120, "all 40 traces counted")
+        llm = [r for e in events for r in _scores(stack, e.trace_id, "helpfulness")]
+    finally:
+        stack.stop()
+    costs = sorted(r["judge_cost"] for r in llm)
+    spent = sum(costs)
+    assert 0 < len(llm) < 40
+    assert spent >= budget > spent - costs[-1]  # stopped by the call that crossed it
+    assert sum(r["skipped_budget"] for r in sampling) == 40 - len(llm)

@@ -43,10 +43,12 @@ class JudgeStage:
     budget: JudgeBudget
     builtin: tuple[Evaluator, ...]
     llm_judges: tuple[LlmJudge, ...] = ()
+    llm_concurrency: int = 8
     counts: dict[tuple[Slice, str], SliceCounts] = field(default_factory=dict)
     recent: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
     judged_traces: OrderedDict[str, None] = field(default_factory=OrderedDict)
     outcomes: Counter[str] = field(default_factory=Counter)
+    _llm_slots: asyncio.Semaphore | None = None
 
     async def judge_records(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Score rows for the records the sampler picks (LLM calls run concurrently)."""
@@ -79,12 +81,18 @@ class JudgeStage:
         item = JudgeInput.from_enriched(record)
         judgments = run_builtin(item, self.builtin)
         today = datetime.now(UTC).date()
+        if self._llm_slots is None:
+            self._llm_slots = asyncio.Semaphore(self.llm_concurrency)
         for judge in self.llm_judges:
-            if not self.budget.allows(item.project_id, today):
-                self._count(record, Decision(True, "sampled"), eligible=False, budget=True)
-                continue
-            judgment = await judge.judge(item)
-            if self.budget.spend(item.project_id, today, judgment.cost_usd):
+            # The budget is checked once a call slot is free, so calls in flight can pass
+            # the budget by at most the concurrency limit's worth of calls (none at 1).
+            async with self._llm_slots:
+                if not self.budget.allows(item.project_id, today):
+                    self._count(record, Decision(True, "sampled"), eligible=False, budget=True)
+                    continue
+                judgment = await judge.judge(item)
+                crossed = self.budget.spend(item.project_id, today, judgment.cost_usd)
+            if crossed:
                 log.warning("judge budget spent: no more LLM judgments today", stage="judge",
                             project=item.project_id, spent_usd=round(
                                 self.budget.spent(item.project_id, today), 6))

@@ -50,7 +50,8 @@ def build_stage(settings: Settings, config: JudgeConfig) -> JudgeStage:
         llm_judges = tuple(LlmJudge(llm_config, load_rubric(name.strip()), prices)
                            for name in settings.judge_llm_rubrics.split(",") if name.strip())
     return JudgeStage(sampler=Sampler(config), budget=JudgeBudget(config),
-                      builtin=tuple(make_evaluators()), llm_judges=llm_judges)
+                      builtin=tuple(make_evaluators()), llm_judges=llm_judges,
+                      llm_concurrency=settings.judge_llm_concurrency)
 
 
 def spend_today(settings: Settings, topic: str) -> dict[str, float]:

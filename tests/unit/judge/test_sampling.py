@@ -118,11 +118,11 @@ def test_config_file_errors_name_the_file(tmp_path: Path) -> None:
     assert parse_judge_config(good).rate_for("p", "a", "m", "v") == 0.5
     bad = tmp_path / "bad.yaml"
     bad.write_text("default_rate: 3\n")
-    with pytest.raises(ValueError, match="bad.yaml"):
+    with pytest.raises(ValueError, match=r"bad\.yaml"):
         parse_judge_config(bad)
     unknown = tmp_path / "unknown.yaml"
     unknown.write_text("sample_everything: true\n")
-    with pytest.raises(ValueError, match="unknown.yaml"):
+    with pytest.raises(ValueError, match=r"unknown\.yaml"):
         parse_judge_config(unknown)
 
 

@@ -1,0 +1,37 @@
+"""Vigil's Python SDK: record LLM calls and user feedback without slowing the app down.
+
+    from vigil.sdk import VigilClient
+
+    vigil = VigilClient("my-api-key", "collector:50051", app="support-bot")
+    vigil.record(model="gpt-4o-mini", provider="openai", prompt=messages,
+                 completion=answer, start=t0, end=t1, input_tokens=12, output_tokens=30)
+    with vigil.llm_call(model="gpt-4o", provider="openai", prompt=messages) as call:
+        call.completion = llm(messages)
+    openai_client = vigil.wrap_openai(OpenAI())
+    vigil.submit_feedback(trace_id, "thumbs", True)
+
+Guarantees (details in :mod:`vigil.sdk.client` and docs/sdk.md):
+- never blocks the caller: a bounded queue and ``put_nowait``; a full queue drops
+  the event and counts it;
+- never raises into the app: every public method catches and counts its errors;
+  the app's own exceptions pass through the decorator and context manager
+  unchanged;
+- every event is accounted for in ``stats()``: sent, rejected (with the reason),
+  spilled/replayed, or dropped by reason;
+- collector outages are bridged by a spill directory on disk, replayed oldest
+  first when the collector is back, also by a later process; replays reuse event
+  ids, so nothing is stored twice.
+"""
+
+import logging
+
+from vigil.sdk.capture import LLMCall, current_call
+from vigil.sdk.client import VigilClient, default_spill_dir
+from vigil.sdk.openai import wrap_openai
+from vigil.sdk.stats import Stats
+
+# A library does not configure logging: the app decides where "vigil.sdk" goes.
+logging.getLogger("vigil.sdk").addHandler(logging.NullHandler())
+
+__all__ = ["LLMCall", "Stats", "VigilClient", "current_call", "default_spill_dir",
+           "wrap_openai"]

@@ -1,0 +1,313 @@
+"""``VigilClient``: record LLM calls and feedback from an app without slowing it down.
+
+Guarantees
+- Never blocks the caller. ``record()`` and ``submit_feedback()`` put one small
+  tuple on a bounded queue with ``put_nowait``; when the queue is full the event
+  is dropped and counted (``dropped["queue_full"]``). Protobufs are built, and
+  all I/O happens, on one background sender thread.
+- Never raises into the app. Every public method catches its own errors (even
+  a misspelled keyword argument) and counts them (``dropped["bad_argument"]``,
+  ``last_error``). Only the constructor raises, on invalid settings.
+- Loses nothing silently: every event ends ``sent``, ``rejected`` (the
+  collector said INVALID_ARGUMENT; ``last_rejection`` says why), spilled to
+  disk (and later ``replayed``), or in ``dropped`` under its reason
+  (queue_full, sampled_out, spill_full, unauthenticated, bad_argument, closed).
+- Survives collector outages and restarts of the app: batches the collector
+  cannot take go to the spill directory (one file per batch, atomic write) and
+  are replayed oldest first when it answers again, each file deleted only once
+  acknowledged; a new client with the same spill directory replays leftovers.
+  Replays reuse the event ids, and the collector stores an event id once.
+- Sampling is deterministic: a trace is kept when the hash of its trace id is
+  below ``sample_rate``, so all calls of a trace share the decision. Feedback is
+  never sampled out.
+- ``flush()`` and ``close()`` (also run at interpreter exit) return once every
+  event recorded before the call is with the collector or in the spill
+  directory, or when the timeout passes (then they return False).
+
+Limits: the queue is the only buffer when spilling is off (``max_spill_bytes=0``);
+``record()`` keeps references to the prompt's message objects (it copies the
+list, not the dicts), so do not mutate them afterwards; after ``os.fork()`` the
+child needs its own client.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import hashlib
+import os
+import queue
+import threading
+import time
+import weakref
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from vigil.sdk import stats as reasons
+from vigil.sdk.capture import LLMCall, observe
+from vigil.sdk.items import (
+    Moment,
+    PendingFeedback,
+    PendingTrace,
+    Prompt,
+    new_event_id,
+    new_trace_id,
+)
+from vigil.sdk.sampling import sampled_in
+from vigil.sdk.sender import Sender, SenderConfig
+from vigil.sdk.stats import Counters, Stats
+from vigil.sdk.transport import GrpcTransport, Transport
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+MIB = 1024 * 1024
+
+
+def _never_raises(make_default: Callable[[], Any], *, counts_as_drop: bool = False
+                  ) -> Callable[[F], F]:
+    """Catch everything a public method raises (bad arguments included), count it and
+    return ``make_default()`` instead."""
+
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        def guarded(self: VigilClient, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except Exception as exc:
+                if counts_as_drop:
+                    self._counters.drop(reasons.BAD_ARGUMENT, error=exc)
+                else:
+                    self._counters.note_error(exc)
+                return make_default()
+        return cast(F, guarded)
+
+    return decorate
+
+
+def _nothing() -> None:
+    return None
+
+
+def _unrecorded_call() -> LLMCall:
+    """What llm_call() returns when its arguments were unusable: times nothing, records
+    nothing, but works in a with-statement so the app runs on."""
+    return LLMCall(lambda **_: None, {})
+
+
+def _identity_decorator() -> Callable[[F], F]:
+    return lambda fn: fn
+
+
+class VigilClient:
+    """Sends trace and feedback events to Vigil's collector in the background.
+
+    ``api_key`` decides the project; ``app`` and ``environment`` are set on every
+    trace. ``spill_dir`` defaults to ``$XDG_CACHE_HOME/vigil/spill/<hash of
+    endpoint and key>`` (``~/.cache/...``); ``max_spill_bytes=0`` turns spilling off.
+    ``transport`` replaces the gRPC connection (tests, custom transports).
+    """
+
+    def __init__(self, api_key: str, endpoint: str = "127.0.0.1:50051", *, app: str,
+                 environment: str = "production", max_queue: int = 10_000,
+                 batch_size: int = 500, flush_interval_s: float = 0.5,
+                 spill_dir: str | os.PathLike[str] | None = None,
+                 max_spill_bytes: int = 256 * MIB, sample_rate: float = 1.0,
+                 timeout_s: float = 5.0, tls: bool = False,
+                 transport: Transport | None = None) -> None:
+        _check_settings(max_queue, batch_size, flush_interval_s, max_spill_bytes, sample_rate,
+                        timeout_s)
+        self._counters = Counters()
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max_queue)
+        self._sample_rate = float(sample_rate)
+        self._timeout_s = timeout_s
+        self._closed = False
+        self._close_lock = threading.Lock()
+        config = SenderConfig(
+            app=app, environment=environment, batch_size=batch_size,
+            flush_interval_s=flush_interval_s, max_spill_bytes=max_spill_bytes,
+            spill_dir=Path(spill_dir) if spill_dir else default_spill_dir(endpoint, api_key),
+        )
+        self.spill_dir = config.spill_dir if max_spill_bytes > 0 else None
+        transport = transport or GrpcTransport(endpoint, api_key, tls=tls, timeout_s=timeout_s)
+        self._sender = Sender(self._queue, transport, self._counters, config)
+        self._sender.start()
+        self._at_exit = functools.partial(_close_at_exit, weakref.ref(self))
+        atexit.register(self._at_exit)
+
+    # --- recording ----------------------------------------------------------------------
+
+    @_never_raises(_nothing, counts_as_drop=True)
+    def record(self, *, model: str, provider: str = "", prompt: Prompt | None = None,
+               completion: str | None = None, start: Moment | None = None,
+               end: Moment | None = None, input_tokens: int | None = None,
+               output_tokens: int | None = None, cached_input_tokens: int | None = None,
+               status: str | int | None = None, error_type: str = "", error_message: str = "",
+               finish_reason: str = "", trace_id: str | None = None, span_id: str = "",
+               parent_span_id: str = "", session_id: str = "", user_id: str = "",
+               prompt_template_id: str = "", prompt_template_version: str = "",
+               params: Mapping[str, Any] | None = None,
+               attributes: Mapping[str, Any] | None = None,
+               event_id: str | None = None) -> str | None:
+        """Record one LLM call; return its event id, or None if it was not kept.
+
+        ``prompt``: a str (one user message) or messages as {role, content, name}
+        dicts (or objects). ``start``/``end``: datetimes (naive = UTC) or epoch
+        seconds; ``end`` defaults to now and ``start`` to ``end``. ``status``:
+        "ok" or "error" (default: "error" when ``error_type``/``error_message`` is
+        set). ``params``: temperature, top_p, max_tokens, stop, response_format,
+        seed (other scalar ones become ``param.<name>`` attributes). Token counts
+        left unset are estimated by Vigil. ``trace_id`` and ``event_id`` are
+        generated when missing. Returns at once; never raises.
+        """
+        if self._closed:
+            self._counters.drop(reasons.CLOSED)
+            return None
+        if trace_id is None:
+            trace_id = new_trace_id()
+        if self._sample_rate < 1.0 and not sampled_in(trace_id, self._sample_rate):
+            self._counters.drop(reasons.SAMPLED_OUT)
+            return None
+        if event_id is None:
+            event_id = new_event_id()
+        if end is None:
+            end = time.time()
+        if prompt is not None and not isinstance(prompt, str):
+            prompt = tuple(prompt)  # the app may append to its list after the call
+        item = PendingTrace(
+            event_id, trace_id, model, provider, prompt, completion, start, end, input_tokens,
+            output_tokens, cached_input_tokens, status, error_type, error_message,
+            finish_reason, span_id, parent_span_id, session_id, user_id, prompt_template_id,
+            prompt_template_version, dict(params) if params else None,
+            dict(attributes) if attributes else None,
+        )
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            self._counters.drop(reasons.QUEUE_FULL)
+            return None
+        self._counters.add_recorded()
+        return event_id
+
+    @_never_raises(_nothing, counts_as_drop=True)
+    def submit_feedback(self, trace_id: str, kind: str = "thumbs",
+                        value: float | bool | str | None = None, *, comment: str = "",
+                        user_id: str = "", feedback_id: str | None = None) -> str | None:
+        """Queue feedback on a trace; return its feedback id (None if dropped).
+
+        ``kind``: "thumbs" (value True/1/"up" or False/0/"down"), "score" (0..1) or
+        "text" (``comment`` required). Never sampled out; never raises.
+        """
+        if self._closed:
+            self._counters.drop(reasons.CLOSED)
+            return None
+        feedback_id = feedback_id or new_event_id()
+        item = PendingFeedback(feedback_id, trace_id, kind, value, comment, user_id, time.time())
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            self._counters.drop(reasons.QUEUE_FULL)
+            return None
+        self._counters.add_recorded()
+        return feedback_id
+
+    @_never_raises(_unrecorded_call, counts_as_drop=True)
+    def llm_call(self, *, model: str, provider: str = "", **fields: Any) -> LLMCall:
+        """A context manager timing one LLM call (``with`` or ``async with``)::
+
+            with client.llm_call(model="gpt-4o", provider="openai", prompt=msgs) as call:
+                reply = llm(msgs)
+                call.completion = reply.text
+                call.tokens(input=reply.input_tokens, output=reply.output_tokens)
+
+        ``fields`` are any other ``record()`` arguments. An exception in the block
+        is recorded as an error and re-raised unchanged.
+        """
+        return LLMCall(self.record, {"model": model, "provider": provider, **fields})
+
+    @_never_raises(_identity_decorator, counts_as_drop=True)
+    def observe(self, *, model: str, provider: str = "", capture_io: bool = True,
+                **fields: Any) -> Callable[[F], F]:
+        """A decorator recording each call of a (sync or async) function as an LLM
+        call; see :func:`vigil.sdk.capture.observe` for what ``capture_io`` takes."""
+        def start(call_fields: dict[str, Any]) -> LLMCall:
+            return LLMCall(self.record, call_fields)
+
+        return observe(start, capture_io, {"model": model, "provider": provider, **fields})
+
+    def wrap_openai(self, openai_client: T, **fields: Any) -> T:
+        """Record every ``chat.completions.create`` of an OpenAI-style client; see
+        :func:`vigil.sdk.openai.wrap_openai`."""
+        from vigil.sdk.openai import wrap_openai
+
+        return wrap_openai(openai_client, self, **fields)
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def stats(self) -> Stats:
+        """Counters of what happened to the recorded events so far."""
+        return self._counters.snapshot(self._queue.qsize())
+
+    @_never_raises(lambda: False)
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Wait until every event recorded so far is with the collector or spilled;
+        False when `timeout_s` passed first (e.g. collector down and spilling off)."""
+        if not self._sender.is_alive():
+            return self._counters.settled >= self._counters.recorded
+        target = self._counters.recorded
+        self._sender.begin_flush()
+        try:
+            return self._counters.wait_settled(target, timeout_s)
+        finally:
+            self._sender.end_flush()
+
+    @_never_raises(lambda: False)
+    def close(self, timeout_s: float = 5.0) -> bool:
+        """Flush, then stop the sender; later calls are dropped as ``closed``.
+        True when everything recorded was sent or spilled in time."""
+        with self._close_lock:
+            if self._closed:
+                return not self._sender.is_alive()
+            self._closed = True
+        deadline = time.monotonic() + timeout_s
+        drained = self.flush(timeout_s)
+        self._sender.stop()
+        self._sender.join(max(0.2, deadline - time.monotonic()))
+        atexit.unregister(self._at_exit)
+        return bool(drained) and not self._sender.is_alive()
+
+    def __enter__(self) -> VigilClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def default_spill_dir(endpoint: str, api_key: str) -> Path:
+    """A per-user cache directory, one per collector and key (a key's events only
+    ever go to its own project)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    digest = hashlib.sha256(f"{endpoint}\n{api_key}".encode()).hexdigest()[:16]
+    return Path(cache) / "vigil" / "spill" / digest
+
+
+def _close_at_exit(ref: weakref.ref[VigilClient]) -> None:
+    client = ref()
+    if client is not None:
+        client.close(client._timeout_s)
+
+
+def _check_settings(max_queue: int, batch_size: int, flush_interval_s: float,
+                    max_spill_bytes: int, sample_rate: float, timeout_s: float) -> None:
+    problems = [
+        text for bad, text in (
+            (max_queue < 1, "max_queue must be at least 1"),
+            (batch_size < 1, "batch_size must be at least 1"),
+            (flush_interval_s < 0, "flush_interval_s must not be negative"),
+            (max_spill_bytes < 0, "max_spill_bytes must not be negative (0 turns spilling off)"),
+            (not 0.0 <= sample_rate <= 1.0, "sample_rate must be between 0 and 1"),
+            (timeout_s <= 0, "timeout_s must be positive"),
+        ) if bad
+    ]
+    if problems:
+        raise ValueError("; ".join(problems))
