@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
 
+    def group(self, stage: str) -> str:
+        """The consumer group of a stage: deployments with their own topic prefix on one
+        Kafka never share a group."""
+        return f"{self.topic_prefix}{stage}"
+
 
 def load_settings(**overrides: object) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]

@@ -169,11 +169,11 @@ def _shutdown(settings: Settings, stack: Stack) -> None:
     say("waiting until every accepted event is stored")
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
     while time.monotonic() < deadline and not stack.dead():
-        lag = (group_lag(settings.kafka_bootstrap_servers, "vigil-enrich",
+        lag = (group_lag(settings.kafka_bootstrap_servers, settings.group("enrich"),
                          [topics.traces_raw, topics.traces_app])
-               + group_lag(settings.kafka_bootstrap_servers, "vigil-judge",
+               + group_lag(settings.kafka_bootstrap_servers, settings.group("judge"),
                            [topics.traces_enriched])
-               + group_lag(settings.kafka_bootstrap_servers, "vigil-sink",
+               + group_lag(settings.kafka_bootstrap_servers, settings.group("sink"),
                            [topics.traces_enriched, topics.feedback, topics.judge_scores]))
         if lag == 0:
             break

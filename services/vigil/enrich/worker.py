@@ -49,7 +49,7 @@ def build_app(settings: Settings) -> faust.App:
     topics = t.Topics.from_settings(settings)
     config = enrich_config(settings)
     app = faust.App(
-        "vigil-enrich",
+        settings.group("enrich"),
         broker=[f"kafka://{s.strip()}" for s in settings.kafka_bootstrap_servers.split(",")],
         store="memory://",
         web_enabled=False,

@@ -93,7 +93,7 @@ def build_app(settings: Settings) -> faust.App:
         stage.budget.spend(project, today, usd)
         log.info("judge spend so far today", project=project, usd=round(usd, 6))
     app = faust.App(
-        "vigil-judge",
+        settings.group("judge"),
         broker=[f"kafka://{s.strip()}" for s in settings.kafka_bootstrap_servers.split(",")],
         store="memory://", web_enabled=False, topic_allow_declare=False,
         topic_disable_leader=True, consumer_auto_offset_reset="earliest",

@@ -114,7 +114,8 @@ class TraceSink:
     def open(self) -> None:
         servers = self._settings.kafka_bootstrap_servers.split(",")
         self._consumer = KafkaConsumer(
-            bootstrap_servers=servers, group_id="vigil-sink", client_id="vigil-sink",
+            bootstrap_servers=servers, group_id=self._settings.group("sink"),
+            client_id="vigil-sink",
             enable_auto_commit=False, auto_offset_reset="earliest",
             session_timeout_ms=self._settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=self._settings.kafka_heartbeat_interval_ms,
