@@ -16,6 +16,14 @@ ENRICH_PII = Counter("vigil_enrich_pii_masked_total", "PII items masked", ["kind
 ENRICH_UNPRICED = Counter("vigil_enrich_unpriced_total", "Events of models without a price")
 DEAD_LETTERS = Counter("vigil_dead_letters_total", "Records sent to a dead-letter topic",
                        ["stage", "topic"])
+JUDGE_DECISIONS = Counter("vigil_judge_decisions_total", "Sampling decisions of the judge",
+                          ["reason"])
+JUDGE_JUDGMENTS = Counter("vigil_judge_judgments_total", "Judgments made",
+                          ["evaluator", "outcome"])
+JUDGE_SKIPPED_BUDGET = Counter("vigil_judge_skipped_budget_total",
+                               "LLM judgments skipped because the project's daily budget was "
+                               "spent", ["project"])
+JUDGE_SPEND = Counter("vigil_judge_spend_usd_total", "LLM judge spend in USD", ["project"])
 SINK_ROWS = Counter("vigil_sink_rows_total", "Rows written to ClickHouse", ["table"])
 SINK_DUPLICATES = Counter("vigil_sink_duplicates_skipped_total",
                           "Rows not written because the store already holds them", ["table"])

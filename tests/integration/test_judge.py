@@ -163,3 +163,36 @@ def test_the_budget_stops_llm_judgments_at_the_configured_spend(
     assert 0 < len(llm) < 40
     assert spent >= budget > spent - costs[-1]  # stopped by the call that crossed it
     assert sum(r["skipped_budget"] for r in sampling) == 40 - len(llm)
+
+
+def test_negative_feedback_brings_an_unsampled_trace_to_the_judge(
+        tmp_path_factory: pytest.TempPathFactory, broker: Broker) -> None:
+    root = tmp_path_factory.mktemp("judge-feedback")
+    config = root / "judge.yaml"
+    config.write_text("default_rate: 0.0\nmin_per_slice: 0\n"
+                      "always_include: {latency_outlier_factor: null}\n")
+    stack = Stack(root, broker.bootstrap, VIGIL_JUDGE_CONFIG_FILE=str(config))
+    stack.start("sink", "enrich", "judge", "ingest")
+    try:
+        liked, disliked = valid_event(11), valid_event(12)
+        asyncio.run(_emit(stack.target, [liked, disliked]))
+        wait_until(lambda: all(stack.get(f"/v1/traces/{e.trace_id}")["calls"]
+                               for e in (liked, disliked)), 60, "both traces stored")
+
+        async def feedback() -> None:
+            async with grpc.aio.insecure_channel(stack.target) as channel:
+                stub = ingest_pb2_grpc.IngestServiceStub(channel)
+                for event, value in ((liked, 1.0), (disliked, 0.0)):
+                    await stub.SubmitFeedback(ingest_pb2.SubmitFeedbackRequest(
+                        feedback=pb.FeedbackEvent(trace_id=event.trace_id, value=value,
+                                                  kind=pb.FEEDBACK_KIND_THUMBS)),
+                        metadata=AUTH_A, timeout=30)
+
+        asyncio.run(feedback())
+        judged = wait_until(lambda: _scores(stack, disliked.trace_id), 60,
+                            "the disliked trace judged")
+        assert {s["sample_reason"] for s in judged} == {"negative_feedback"}
+        assert stack.get(f"/v1/traces/{disliked.trace_id}")["feedback"][0]["value"] == 0.0
+        assert _scores(stack, liked.trace_id) == []  # rate 0, thumbs up: not judged
+    finally:
+        stack.stop()

@@ -24,6 +24,7 @@ from vigil.judge.llm import LlmJudge
 from vigil.judge.model import JudgeInput, Judgment
 from vigil.judge.sampling import Decision, Sampler, Slice
 from vigil.logs import get_logger
+from vigil.metrics import JUDGE_DECISIONS, JUDGE_JUDGMENTS, JUDGE_SKIPPED_BUDGET, JUDGE_SPEND
 
 log = get_logger(__name__)
 _RECENT_TRACES = 20_000
@@ -56,6 +57,7 @@ class JudgeStage:
         for record in records:
             self._remember(record)
             decision = self.sampler.decide(record)
+            JUDGE_DECISIONS.labels(decision.reason).inc()
             self._count(record, decision)
             if decision.judge:
                 picked.append((record, decision.reason))
@@ -89,15 +91,19 @@ class JudgeStage:
             async with self._llm_slots:
                 if not self.budget.allows(item.project_id, today):
                     self._count(record, Decision(True, "sampled"), eligible=False, budget=True)
+                    JUDGE_SKIPPED_BUDGET.labels(item.project_id).inc()
                     continue
                 judgment = await judge.judge(item)
                 crossed = self.budget.spend(item.project_id, today, judgment.cost_usd)
+                JUDGE_SPEND.labels(item.project_id).inc(judgment.cost_usd)
             if crossed:
                 log.warning("judge budget spent: no more LLM judgments today", stage="judge",
                             project=item.project_id, spent_usd=round(
                                 self.budget.spent(item.project_id, today), 6))
             judgments.append(judgment)
         judged_at = datetime.now(UTC).isoformat()
+        for j in judgments:
+            JUDGE_JUDGMENTS.labels(j.evaluator, "error" if j.error else "score").inc()
         return [score_row(record, j, reason, judged_at) for j in judgments]
 
     def _remember(self, record: dict[str, Any]) -> None:
