@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     otlp_http_listen: str = Field(
         "127.0.0.1:4318", description="OTLP/HTTP receiver (POST /v1/traces) host:port; empty: "
         "off. OTLP/gRPC is served on the ingest port.")
+    otlp_non_llm_spans: str = Field(
+        "keep", pattern="^(keep|drop)$", description="OTLP spans that are not LLM calls: 'keep' "
+        "them (table spans, the trace tree) or 'drop' them.")
     api_keys: SecretStr = Field(
         SecretStr(f"{DEMO_API_KEY}=demo"),
         description="API keys and their projects: 'key1=project-a,key2=project-b'.")

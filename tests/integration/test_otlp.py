@@ -82,7 +82,7 @@ def test_genai_spans_from_the_otel_exporters_are_stored(stack: Stack, transport:
     ids = _send_spans(exporter, style)
 
     trace = wait_until(lambda: stack.get(f"/v1/traces/{ids['trace']}"), 90, "the LLM span")
-    [call] = trace["calls"]  # the parent span is not an LLM call; the broken one is rejected
+    [call] = trace["calls"]  # the parent is a span, not an LLM call; the broken one is rejected
     expected = float(calc_price(Usage(input_tokens=1200, output_tokens=300),
                                 model_ref="gpt-4o-mini", provider_id="openai").total_price)
     assert call["span_id"] == ids["llm"] and call["parent_span_id"] == ids["parent"]
@@ -94,6 +94,9 @@ def test_genai_spans_from_the_otel_exporters_are_stored(stack: Stack, transport:
     assert call["completion"] == "A protocol."
     assert (call["app"], call["environment"]) == (f"otel-{style}-app", "staging")
     assert call["session_id"] == "sess-1" and call["status"] == "ok"
+    [parent] = wait_until(lambda: stack.get(f"/v1/traces/{ids['trace']}")["spans"], 60,
+                          "the parent span kept for the trace tree")
+    assert (parent["span_id"], parent["name"]) == (ids["parent"], "agent run")
 
 
 def test_otlp_http_partial_success_auth_and_bad_bodies(stack: Stack) -> None:

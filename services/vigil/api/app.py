@@ -97,7 +97,12 @@ def create_app(store: Store, keyring: KeyRing) -> FastAPI:
             "sample_reason, judge_model, judge_cost, judge_latency_ms, judged_at FROM scores "
             "WHERE project_id = {p:String} AND trace_id = {t:String} "
             "ORDER BY evaluator, event_id", p)
-        return {"trace_id": trace_id, "calls": calls, "feedback": feedback, "scores": scores}
+        spans = store.rows(
+            "SELECT span_id, parent_span_id, name, kind, start_time, end_time, duration_ms, "
+            "status, status_message, attributes FROM spans "
+            "WHERE project_id = {p:String} AND trace_id = {t:String} ORDER BY start_time", p)
+        return {"trace_id": trace_id, "calls": calls, "feedback": feedback, "scores": scores,
+                "spans": spans}
 
     @app.get("/v1/timeseries/{metric}")
     def timeseries(

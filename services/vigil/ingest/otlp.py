@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -31,6 +32,7 @@ _ROLE_EVENTS = {"gen_ai.system.message": "system", "gen_ai.user.message": "user"
 @dataclass(slots=True)
 class SpanMapping:
     events: list[pb.TraceEvent] = field(default_factory=list)
+    other_spans: list[dict[str, Any]] = field(default_factory=list)  # `spans` rows, no project
     skipped_non_llm: int = 0
 
 
@@ -47,18 +49,47 @@ def attributes(kvs: Iterable[KeyValue]) -> dict[str, Any]:
     return {kv.key: value_of(kv.value) for kv in kvs}
 
 
-def map_request(request: ExportTraceServiceRequest) -> SpanMapping:
+def map_request(request: ExportTraceServiceRequest, keep_other_spans: bool = False
+                ) -> SpanMapping:
+    """LLM spans as trace events; the other spans as `spans` rows when kept."""
     out = SpanMapping()
     for resource_spans in request.resource_spans:
         resource = attributes(resource_spans.resource.attributes)
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 event = map_span(span, resource)
-                if event is None:
-                    out.skipped_non_llm += 1
-                else:
+                if event is not None:
                     out.events.append(event)
+                elif keep_other_spans:
+                    out.other_spans.append(span_row(span, resource))
+                else:
+                    out.skipped_non_llm += 1
     return out
+
+
+def span_row(span: Span, resource: dict[str, Any]) -> dict[str, Any]:
+    """A span that is not an LLM call, as a `spans` row without its project."""
+    trace_id, span_id = span.trace_id.hex(), span.span_id.hex()
+    start, end = _iso(span.start_time_unix_nano), _iso(span.end_time_unix_nano)
+    status = {Status.STATUS_CODE_ERROR: "error", Status.STATUS_CODE_OK: "ok"}.get(
+        span.status.code, "unset")
+    return {
+        "start_time": start, "span_uid": f"{trace_id}-{span_id}", "trace_id": trace_id,
+        "span_id": span_id, "parent_span_id": span.parent_span_id.hex(), "name": span.name[:512],
+        "kind": Span.SpanKind.Name(span.kind).removeprefix("SPAN_KIND_").lower(),
+        "app": str(resource.get("service.name") or "unknown_service"),
+        "environment": str(resource.get("deployment.environment.name")
+                           or resource.get("deployment.environment") or ""),
+        "end_time": end,
+        "duration_ms": max(0, span.end_time_unix_nano - span.start_time_unix_nano) / 1e6,
+        "status": status, "status_message": span.status.message[:2048],
+        "attributes": dict(list((k, _text(v)[:2048])
+                                for k, v in attributes(span.attributes).items())[:64]),
+    }
+
+
+def _iso(unix_nano: int) -> str:
+    return datetime.fromtimestamp(unix_nano / 1e9, UTC).isoformat()
 
 
 def is_llm_span(a: dict[str, Any]) -> bool:

@@ -41,11 +41,19 @@ _JSON = "application/json"
 
 
 async def export(request: ExportTraceServiceRequest, project: str, publisher: TracePublisher,
-                 limits: Limits) -> ExportTraceServiceResponse:
+                 limits: Limits, keep_other_spans: bool = True) -> ExportTraceServiceResponse:
     """Map, validate and publish; raises KafkaUnavailable when Kafka did not confirm."""
-    mapped = map_request(request)
+    mapped = map_request(request, keep_other_spans)
     now = datetime.now(UTC)
     accepted, reasons = [], []
+    earliest = (now - limits.max_age).isoformat()
+    latest = (now + limits.max_future_skew).isoformat()
+    spans = []
+    for row in mapped.other_spans:
+        if earliest <= row["start_time"] <= latest:
+            spans.append({**row, "project_id": project})
+        else:
+            reasons.append(f"span {row['span_id']}: start_time is outside the accepted range")
     for event in mapped.events:
         violation = validate_trace(event, limits, now)
         if violation is None:
@@ -53,6 +61,8 @@ async def export(request: ExportTraceServiceRequest, project: str, publisher: Tr
         else:
             reasons.append(f"span {event.span_id}: {violation.field} {violation.reason}")
     await publisher.publish(project, accepted)
+    if spans:
+        await publisher.publish_spans(spans)
     INGEST_EVENTS.labels("accepted").inc(len(accepted))
     INGEST_EVENTS.labels("rejected").inc(len(reasons))
     response = ExportTraceServiceResponse()
@@ -64,8 +74,10 @@ async def export(request: ExportTraceServiceRequest, project: str, publisher: Tr
 
 
 class OtlpTraceServicer(trace_service_pb2_grpc.TraceServiceServicer):
-    def __init__(self, keyring: KeyRing, publisher: TracePublisher, limits: Limits) -> None:
+    def __init__(self, keyring: KeyRing, publisher: TracePublisher, limits: Limits,
+                 keep_other_spans: bool = True) -> None:
         self._keyring, self._publisher, self._limits = keyring, publisher, limits
+        self._keep_other_spans = keep_other_spans
 
     async def Export(self, request: ExportTraceServiceRequest, context: grpc.aio.ServicerContext
                      ) -> ExportTraceServiceResponse:
@@ -75,7 +87,8 @@ class OtlpTraceServicer(trace_service_pb2_grpc.TraceServiceServicer):
                                 "missing or unknown API key: send 'authorization: Bearer <key>'")
         assert project is not None
         try:
-            return await export(request, project, self._publisher, self._limits)
+            return await export(request, project, self._publisher, self._limits,
+                                self._keep_other_spans)
         except KafkaUnavailable as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, f"{exc}; retry")
             raise  # unreachable: abort raises
@@ -110,7 +123,7 @@ def _ids_to_base64(node: Any) -> Any:
 
 
 def http_app(keyring: KeyRing, publisher: TracePublisher, limits: Limits,
-             max_body_bytes: int) -> web.Application:
+             max_body_bytes: int, keep_other_spans: bool = True) -> web.Application:
     async def traces(request: web.Request) -> web.Response:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         project = keyring.project_for_key(token.strip()) if scheme.lower() == "bearer" else None
@@ -129,7 +142,8 @@ def http_app(keyring: KeyRing, publisher: TracePublisher, limits: Limits,
                 return _error(413, f"body is larger than {max_body_bytes} bytes")
         try:
             export_request = decode_http_body(body, content_type)
-            response = await export(export_request, project, publisher, limits)
+            response = await export(export_request, project, publisher, limits,
+                                    keep_other_spans)
         except ValueError as exc:
             return _error(400, str(exc))
         except KafkaUnavailable as exc:

@@ -15,7 +15,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -177,6 +179,22 @@ class TracePublisher:
         except (TimeoutError, KafkaError, OSError) as exc:
             await self._reset()
             raise KafkaUnavailable(f"Kafka did not confirm the feedback write: {exc}") from exc
+
+    async def publish_spans(self, rows: list[dict[str, Any]]) -> None:
+        """Spans that are not LLM calls, as one JSON-lines record, confirmed by Kafka."""
+        await asyncio.wait_for(self.connect(), timeout=self._settings.ack_timeout_s)
+        producer = self._producer
+        if producer is None:
+            raise KafkaUnavailable("Kafka connection was lost")
+        try:
+            await asyncio.wait_for(
+                producer.send_and_wait(self._topics.spans,
+                                       b"\n".join(orjson.dumps(r) for r in rows),
+                                       key=rows[0]["trace_id"].encode()),
+                timeout=self._settings.ack_timeout_s)
+        except (TimeoutError, KafkaError, OSError) as exc:
+            await self._reset()
+            raise KafkaUnavailable(f"Kafka did not confirm the spans write: {exc}") from exc
 
     async def close(self) -> None:
         """Flush what is buffered, wait for it, stop the producer."""

@@ -183,7 +183,8 @@ async def start_server(settings: Settings, keyring: KeyRing, publisher: TracePub
     servicer = IngestServicer(settings, keyring, publisher)
     ingest_pb2_grpc.add_IngestServiceServicer_to_server(servicer, server)
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(
-        OtlpTraceServicer(keyring, publisher, servicer.limits), server)
+        OtlpTraceServicer(keyring, publisher, servicer.limits,
+                          settings.otlp_non_llm_spans == "keep"), server)
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
@@ -217,8 +218,8 @@ async def start_otlp_http(settings: Settings, keyring: KeyRing, publisher: Trace
     if not settings.otlp_http_listen:
         return None
     limits = Limits.from_settings(settings)
-    runner = web.AppRunner(http_app(keyring, publisher, limits, settings.max_request_bytes),
-                           access_log=None)
+    runner = web.AppRunner(http_app(keyring, publisher, limits, settings.max_request_bytes,
+                                    settings.otlp_non_llm_spans == "keep"), access_log=None)
     await runner.setup()
     host, _, port = settings.otlp_http_listen.rpartition(":")
     await web.TCPSite(runner, host, int(port)).start()

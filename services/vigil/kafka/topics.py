@@ -40,6 +40,7 @@ class Topics:
     traces_app: str
     judge_scores: str
     judge_sampling: str
+    spans: str
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Topics:
@@ -50,12 +51,13 @@ class Topics:
             traces_app=settings.topic("traces.app"),
             judge_scores=settings.topic("judge.scores"),
             judge_sampling=settings.topic("judge.sampling"),
+            spans=settings.topic("spans"),
         )
 
     @property
     def consumed(self) -> tuple[str, ...]:
         return (self.traces_raw, self.traces_enriched, self.feedback, self.traces_app,
-                self.judge_scores, self.judge_sampling)
+                self.judge_scores, self.judge_sampling, self.spans)
 
     @property
     def all(self) -> tuple[str, ...]:

@@ -43,9 +43,9 @@ class Line:
     time: str
 
 
-def _spec(name: str, id_column: str, time_column: str, time_columns: set[str],
+def _spec(table: str, id_column: str, time_column: str, time_columns: set[str], /,
           **types: tuple[type, ...]) -> TableSpec:
-    return TableSpec(name, types, id_column, time_column, frozenset(time_columns))
+    return TableSpec(table, types, id_column, time_column, frozenset(time_columns))
 
 
 TRACES = _spec(
@@ -73,6 +73,12 @@ JUDGE_SAMPLING = _spec(
     project_id=_STR, minute=_STR, summary_id=_STR, app=_STR, environment=_STR, model=_STR,
     prompt_template_version=_STR, eligible=_INT, judged=_INT, judged_by_rule=_INT,
     skipped_budget=_INT,
+)
+SPANS = _spec(
+    "spans", "span_uid", "start_time", {"start_time", "end_time"},
+    project_id=_STR, start_time=_STR, span_uid=_STR, trace_id=_STR, span_id=_STR,
+    parent_span_id=_STR, name=_STR, kind=_STR, app=_STR, environment=_STR, end_time=_STR,
+    duration_ms=_NUM, status=_STR, status_message=_STR, attributes=_MAP,
 )
 TRACE_COLUMNS = TRACES.columns
 FEEDBACK_COLUMNS = (

@@ -40,6 +40,7 @@ from vigil.sink.rows import (
     FEEDBACK_COLUMNS,
     JUDGE_SAMPLING,
     SCORES,
+    SPANS,
     TRACES,
     Line,
     TableSpec,
@@ -90,7 +91,7 @@ class TraceSink:
         self._store = store
         self._topics = t.Topics.from_settings(settings)
         self._specs = {self._topics.traces_enriched: TRACES, self._topics.judge_scores: SCORES,
-                       self._topics.judge_sampling: JUDGE_SAMPLING}
+                       self._topics.judge_sampling: JUDGE_SAMPLING, self._topics.spans: SPANS}
         self._batch = Batch()
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None

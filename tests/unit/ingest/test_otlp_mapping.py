@@ -133,3 +133,14 @@ def test_otlp_json_bodies_carry_hex_ids() -> None:
         decode_http_body(b"[1, 2", "application/json")
     with pytest.raises(ValueError, match="OTLP"):
         decode_http_body(b"\xff\xff\xff", "application/x-protobuf")
+
+
+def test_spans_that_are_not_llm_calls_can_be_kept_for_the_trace_tree() -> None:
+    request = ExportTraceServiceRequest(resource_spans=[ResourceSpans(
+        resource={"attributes": _kvs({"service.name": "svc"})},
+        scope_spans=[ScopeSpans(spans=[_span({"http.method": "GET"}), _span(BASE)])])])
+    mapped = map_request(request, keep_other_spans=True)
+    [row] = mapped.other_spans
+    assert (len(mapped.events), mapped.skipped_non_llm) == (1, 0)
+    assert row["span_uid"] == f"{TRACE.hex()}-{SPAN.hex()}" and row["app"] == "svc"
+    assert row["attributes"] == {"http.method": "GET"} and row["duration_ms"] == 1500.0
