@@ -174,7 +174,8 @@ def _shutdown(settings: Settings, stack: Stack) -> None:
                + group_lag(settings.kafka_bootstrap_servers, settings.group("judge"),
                            [topics.traces_enriched])
                + group_lag(settings.kafka_bootstrap_servers, settings.group("sink"),
-                           [topics.traces_enriched, topics.feedback, topics.judge_scores]))
+                           [topics.traces_enriched, topics.feedback, topics.judge_scores,
+                            topics.judge_sampling, topics.spans]))
         if lag == 0:
             break
         time.sleep(0.5)
