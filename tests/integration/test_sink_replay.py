@@ -129,3 +129,30 @@ def test_an_unreadable_enriched_record_goes_to_the_dead_letter_topic(
     assert "not JSON" in headers[t.H_REASON]
     assert headers[t.H_SOURCE_TOPIC] == enriched
     assert headers[t.H_SOURCE_PARTITION] == "1" and headers[t.H_SOURCE_OFFSET] == "0"
+
+
+def test_a_rebalance_while_a_batch_is_pending_loses_nothing(broker: Broker,
+                                                            store_dir: Path) -> None:
+    settings = _settings(broker, store_dir).model_copy(update={"sink_batch_seconds": 8.0})
+    t.ensure_topics(settings)
+    store = open_store(settings)
+    migrate(store, settings.retention_days)
+    ids = _produce_enriched(settings, batches=8, per_batch=25)
+
+    first = TraceSink(settings, store)
+    done = threading.Event()
+    worker = threading.Thread(target=_run_until, args=(first, done))
+    worker.start()
+    try:
+        # the first sink holds an unwritten batch (it flushes only after 8 s) ...
+        wait_until(lambda: len(first._batch) == len(ids), 60, "a pending batch")
+        # ... when a second sink joins: the first keeps some partitions, loses others
+        second = TraceSink(settings.model_copy(update={"sink_batch_seconds": 0.2}), store)
+        joiner = threading.Thread(target=_run_until, args=(second, done))
+        joiner.start()
+        wait_until(lambda: _count(store)[0] >= len(ids), 90, "every event stored")
+    finally:
+        done.set()
+        worker.join(30)
+        joiner.join(30)
+    assert _count(store) == (len(ids), len(ids))

@@ -97,10 +97,19 @@ class TraceSink:
         self._producer: KafkaProducer | None = None
 
     def drop_batch(self, why: str) -> None:
-        if self._batch:
-            log.info("batch dropped, it will be read again", stage=STAGE, why=why,
-                     rows=len(self._batch))
-        self._batch = Batch()
+        """Forget the unwritten batch and rewind its partitions to where it began.
+
+        A rebalance keeps the fetch position of the partitions this consumer keeps,
+        so without the rewind their part of the batch would never be read again."""
+        batch, self._batch = self._batch, Batch()
+        if not batch.first_offsets or self._consumer is None:
+            return
+        owned = self._consumer.assignment()
+        for tp, first in batch.first_offsets.items():
+            if tp in owned:
+                self._consumer.seek(tp, first)
+        log.info("batch dropped, it will be read again", stage=STAGE, why=why,
+                 rows=len(batch))
 
     def run(self, stop: threading.Event) -> None:
         self.open()
