@@ -1,0 +1,1 @@
+"""Analyze: drift, anomalies and budgets over the stored data -> alerts and retraining tickets."""
