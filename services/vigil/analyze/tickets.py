@@ -1,0 +1,99 @@
+"""Retraining tickets (pure): lifecycle and the candidate dataset's export formats.
+
+One open ticket per (project, signal, slice): a problem that persists for
+`persist_windows` analysis windows opens one; while it is open or acknowledged
+further windows only update it; once resolved, a recurrence reopens it (same
+ticket id, `reopened` counted) rather than opening a duplicate.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from vigil.analyze.model import Ticket, TicketExample, TicketStatus
+
+_TRANSITIONS: dict[TicketStatus, set[TicketStatus]] = {
+    "open": {"acknowledged", "resolved"},
+    "acknowledged": {"resolved"},
+    "resolved": {"open"},
+}
+
+
+class TicketTransitionError(ValueError):
+    pass
+
+
+def transition(ticket: Ticket, to: TicketStatus, now: datetime) -> Ticket:
+    """Move a ticket along open -> acknowledged -> resolved (-> open on recurrence)."""
+    if to not in _TRANSITIONS[ticket.status]:
+        raise TicketTransitionError(f"a {ticket.status} ticket cannot become {to}")
+    return replace(ticket, status=to, updated_at=now.isoformat(),
+                   reopened=ticket.reopened + (to == "open"))
+
+
+@dataclass(slots=True)
+class TicketBook:
+    persist_windows: int = 3
+    tickets: dict[str, Ticket] = field(default_factory=dict)  # by dedupe key
+    streak: dict[str, int] = field(default_factory=dict)
+
+    def observe(self, candidates: Iterable[Ticket], now: datetime) -> list[Ticket]:
+        """Feed this window's problems (as would-be tickets); return tickets opened,
+        reopened or updated."""
+        changed = []
+        present = set()
+        for candidate in candidates:
+            key = candidate.dedupe_key
+            present.add(key)
+            self.streak[key] = self.streak.get(key, 0) + 1
+            if self.streak[key] < self.persist_windows:
+                continue
+            current = self.tickets.get(key)
+            if current is None:
+                ticket = replace(candidate, ticket_id=str(uuid.uuid4()), status="open",
+                                 opened_at=now.isoformat(), updated_at=now.isoformat())
+            elif current.status == "resolved":
+                ticket = transition(replace(candidate, ticket_id=current.ticket_id,
+                                            status="resolved", reopened=current.reopened,
+                                            opened_at=current.opened_at), "open", now)
+            else:
+                ticket = replace(candidate, ticket_id=current.ticket_id, status=current.status,
+                                 reopened=current.reopened, opened_at=current.opened_at,
+                                 updated_at=now.isoformat())
+            self.tickets[key] = ticket
+            changed.append(ticket)
+        for key in list(self.streak):
+            if key not in present:
+                del self.streak[key]
+        return changed
+
+
+def finetune_jsonl(examples: Iterable[TicketExample]) -> str:
+    """Chat fine-tuning JSONL: one {"messages": [...]} per trace, the answer last."""
+    lines = []
+    for ex in examples:
+        messages = [{"role": m["role"], "content": m["content"]} for m in ex.prompt
+                    if m.get("role") in ("system", "user", "assistant") and m.get("content")]
+        if not messages or not ex.completion:
+            continue
+        messages.append({"role": "assistant", "content": ex.completion})
+        lines.append(json.dumps({"messages": messages}, ensure_ascii=False))
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def dataset_csv(examples: Iterable[TicketExample]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["trace_id", "event_id", "start_time", "score", "feedback", "prompt",
+                     "completion"])
+    for ex in examples:
+        writer.writerow([ex.trace_id, ex.event_id, ex.start_time,
+                         "" if ex.score is None else ex.score, ex.feedback,
+                         json.dumps(ex.prompt, ensure_ascii=False), ex.completion])
+    return out.getvalue()
