@@ -21,6 +21,7 @@ from vigil.kafka.broker import start_broker, wait_for_port
 T = TypeVar("T")
 KEY_A, PROJECT_A = "test-key-a", "project-a"
 KEY_B, PROJECT_B = "test-key-b", "project-b"
+INTERNAL_TOKEN = "test-internal-token"
 
 
 def free_port() -> int:
@@ -123,6 +124,7 @@ class Stack:
             "VIGIL_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
             "VIGIL_KAFKA_PARTITIONS": "4",
             "VIGIL_ACK_TIMEOUT_S": "3",
+            "VIGIL_INTERNAL_TOKEN": INTERNAL_TOKEN,
             **overrides,
         }
         self.services: dict[str, Service] = {}

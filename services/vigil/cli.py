@@ -120,8 +120,8 @@ def _serve_api_in_thread(settings: Settings, store: object, keyring: object) -> 
     from vigil.api.app import create_app
 
     host, _, port = settings.api_listen.rpartition(":")
-    server = uvicorn.Server(uvicorn.Config(create_app(store, keyring), host=host,  # type: ignore[arg-type]
-                                           port=int(port), log_level="warning"))
+    app = create_app(store, keyring, settings.internal_token.get_secret_value())  # type: ignore[arg-type]
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=int(port), log_level="warning"))
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     threading.Thread(target=server.run, name="read-api", daemon=True).start()
     get_logger(__name__).info("read API listening", url=f"http://{settings.api_listen}")
@@ -141,7 +141,8 @@ def api() -> None:
     store = open_store(settings)
     migrate(store, settings.retention_days)
     host, _, port = settings.api_listen.rpartition(":")
-    uvicorn.run(create_app(store, KeyRing.parse(settings.api_keys.get_secret_value())),
+    uvicorn.run(create_app(store, KeyRing.parse(settings.api_keys.get_secret_value()),
+                           settings.internal_token.get_secret_value()),
                 host=host, port=int(port), log_level="warning")
 
 

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
 
     # Read API
     api_listen: str = Field("127.0.0.1:8700", description="Read API address host:port.")
+    internal_token: SecretStr = Field(
+        SecretStr(""), description="Token other Vigil services use for the read API's "
+        "internal endpoints (the analyzer); empty: those endpoints are off.")
     api_url: str = Field("http://127.0.0.1:8700", description="Where the CLI finds the read API.")
 
     # Observability

@@ -10,6 +10,7 @@ sink -> broker. A second Ctrl-C stops at once.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -38,6 +39,7 @@ class Stack:
         self.settings = settings
         self.logs = logs
         self.env = dict(os.environ)
+        self.env.setdefault("VIGIL_INTERNAL_TOKEN", secrets.token_urlsafe(24))
         self.children: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
@@ -196,3 +197,27 @@ def test_negative_feedback_brings_an_unsampled_trace_to_the_judge(
         assert _scores(stack, liked.trace_id) == []  # rate 0, thumbs up: not judged
     finally:
         stack.stop()
+
+
+def test_internal_analysis_endpoints_serve_series_and_worst_examples(
+        builtin_stack: Stack) -> None:
+    import httpx
+
+    from tests.conftest import INTERNAL_TOKEN, PROJECT_A
+
+    stack = builtin_stack
+    now = datetime.now(UTC)
+    window = {"since": (now - timedelta(hours=1)).isoformat(), "until": now.isoformat()}
+    url = f"{stack.api_url}/internal/analysis"
+    auth = {"authorization": f"Bearer {INTERNAL_TOKEN}"}
+    assert httpx.get(f"{url}/series", params=window, timeout=30).status_code == 401
+    assert httpx.get(f"{url}/series", params=window, timeout=30,
+                     headers={"authorization": f"Bearer {KEY_A}"}).status_code == 401
+    points = httpx.get(f"{url}/series", params=window, headers=auth, timeout=30).json()["points"]
+    assert sum(p["traces"] for p in points if p["project_id"] == PROJECT_A) >= 3
+    assert any(p["judgments"] for p in points)
+    bad = next(p for p in points if p["mean_score"] is not None and p["mean_score"] < 1)
+    examples = httpx.get(f"{url}/examples", headers=auth, timeout=30, params={
+        **window, "project_id": bad["project_id"], "app": bad["app"], "model": bad["model"]},
+    ).json()["examples"]
+    assert examples and all(e["score"] is not None and e["score"] < 0.5 for e in examples)

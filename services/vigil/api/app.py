@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from vigil.api.internal import internal_router
 from vigil.auth import KeyRing
 from vigil.store.client import Store
 
@@ -45,9 +46,10 @@ SERIES = {
 }
 
 
-def create_app(store: Store, keyring: KeyRing) -> FastAPI:
+def create_app(store: Store, keyring: KeyRing, internal_token: str = "") -> FastAPI:
     app = FastAPI(title="Vigil read API", version="1")
     app.state.keyring = keyring
+    app.include_router(internal_router(store, internal_token))
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -1,0 +1,99 @@
+"""Internal read endpoints for other Vigil services (the analyzer), across projects.
+
+They need `Authorization: Bearer <VIGIL_INTERNAL_TOKEN>`; without a configured
+token they are off (404). Parameterised queries only.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+
+from vigil.store.client import Store
+
+SERIES_SQL = """
+SELECT t.project_id AS project_id, t.app AS app, t.model AS model,
+       toString(t.minute) AS minute, t.traces AS traces, t.cost_usd AS cost_usd,
+       t.latency_p95_ms AS latency_p95_ms, t.errors AS errors,
+       s.judgments AS judgments, s.mean_score AS mean_score,
+       f.feedback AS feedback, f.negative AS negative_feedback
+FROM (
+    SELECT project_id, app, model, toStartOfMinute(start_time) AS minute, count() AS traces,
+           sum(total_cost) AS cost_usd, quantile(0.95)(latency_ms) AS latency_p95_ms,
+           countIf(status = 'error') AS errors
+    FROM traces
+    WHERE start_time >= parseDateTime64BestEffort({since:String}, 3)
+      AND start_time < parseDateTime64BestEffort({until:String}, 3)
+    GROUP BY project_id, app, model, minute
+) AS t
+LEFT JOIN (
+    SELECT project_id, app, model, toStartOfMinute(trace_start_time) AS minute,
+           countIf(error = '') AS judgments, avgIf(score, error = '') AS mean_score
+    FROM scores
+    WHERE trace_start_time >= parseDateTime64BestEffort({since:String}, 3)
+      AND trace_start_time < parseDateTime64BestEffort({until:String}, 3)
+    GROUP BY project_id, app, model, minute
+) AS s USING (project_id, app, model, minute)
+LEFT JOIN (
+    SELECT tr.project_id AS project_id, tr.app AS app, tr.model AS model,
+           toStartOfMinute(tr.start_time) AS minute, count() AS feedback,
+           countIf(fb.value < 0.5 AND fb.kind IN ('thumbs', 'score')) AS negative
+    FROM feedback AS fb
+    INNER JOIN traces AS tr ON tr.project_id = fb.project_id AND tr.trace_id = fb.trace_id
+    WHERE tr.start_time >= parseDateTime64BestEffort({since:String}, 3)
+      AND tr.start_time < parseDateTime64BestEffort({until:String}, 3)
+    GROUP BY project_id, app, model, minute
+) AS f USING (project_id, app, model, minute)
+ORDER BY project_id, app, model, minute
+"""
+
+EXAMPLES_SQL = """
+SELECT t.trace_id AS trace_id, t.event_id AS event_id, t.prompt AS prompt,
+       t.completion AS completion, toString(t.start_time) AS start_time,
+       s.min_score AS score, f.note AS feedback
+FROM traces AS t
+LEFT JOIN (
+    SELECT event_id, min(score) AS min_score FROM scores
+    WHERE project_id = {p:String} AND error = '' GROUP BY event_id
+) AS s ON s.event_id = t.event_id
+LEFT JOIN (
+    SELECT trace_id, argMin(concat(kind, ' ', toString(value), ' ', comment), value) AS note
+    FROM feedback WHERE project_id = {p:String} GROUP BY trace_id
+) AS f ON f.trace_id = t.trace_id
+WHERE t.project_id = {p:String} AND t.app = {app:String} AND t.model = {model:String}
+  AND t.start_time >= parseDateTime64BestEffort({since:String}, 3)
+  AND t.start_time < parseDateTime64BestEffort({until:String}, 3)
+  AND (s.min_score < {max_score:Float64} OR f.note LIKE '% 0 %' OR f.note LIKE 'thumbs 0%')
+ORDER BY s.min_score ASC NULLS LAST
+LIMIT {limit:UInt32}
+"""
+
+
+def internal_router(store: Store, token: str) -> APIRouter:
+    router = APIRouter(prefix="/internal", include_in_schema=False)
+
+    def service(request: Request, authorization: Annotated[str | None, Header()] = None
+                ) -> None:
+        scheme, _, given = (authorization or "").partition(" ")
+        if not token:
+            raise HTTPException(404, "internal endpoints are off (VIGIL_INTERNAL_TOKEN unset)")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), token):
+            raise HTTPException(401, "internal endpoints need the service token")
+
+    @router.get("/analysis/series", dependencies=[Depends(service)])
+    def series(since: str, until: str) -> dict[str, Any]:
+        """Per-minute metrics per (project, app, model) in [since, until)."""
+        return {"points": store.rows(SERIES_SQL, {"since": since, "until": until})}
+
+    @router.get("/analysis/examples", dependencies=[Depends(service)])
+    def examples(project_id: str, app: str, model: str, since: str, until: str,
+                 max_score: Annotated[float, Query(ge=0, le=1)] = 0.5,
+                 limit: Annotated[int, Query(ge=1, le=10_000)] = 500) -> dict[str, Any]:
+        """The slice's traces with low judge scores or negative feedback, worst first."""
+        return {"examples": store.rows(EXAMPLES_SQL, {
+            "p": project_id, "app": app, "model": model, "since": since, "until": until,
+            "max_score": max_score, "limit": limit})}
+
+    return router
