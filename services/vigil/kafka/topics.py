@@ -41,6 +41,10 @@ class Topics:
     judge_scores: str
     judge_sampling: str
     spans: str
+    alerts: str
+    tickets: str
+    alert_deliveries: str
+    analyzer_lease: str
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Topics:
@@ -52,16 +56,21 @@ class Topics:
             judge_scores=settings.topic("judge.scores"),
             judge_sampling=settings.topic("judge.sampling"),
             spans=settings.topic("spans"),
+            alerts=settings.topic("alerts"),
+            tickets=settings.topic("tickets"),
+            alert_deliveries=settings.topic("alert.deliveries"),
+            analyzer_lease=settings.topic("analyzer.lease"),
         )
 
     @property
     def consumed(self) -> tuple[str, ...]:
         return (self.traces_raw, self.traces_enriched, self.feedback, self.traces_app,
-                self.judge_scores, self.judge_sampling, self.spans)
+                self.judge_scores, self.judge_sampling, self.spans, self.alerts,
+                self.tickets)
 
     @property
     def all(self) -> tuple[str, ...]:
-        return self.consumed + tuple(dlq(t) for t in self.consumed)
+        return self.consumed + tuple(dlq(t) for t in self.consumed) + (self.alert_deliveries,)
 
 
 def dlq(topic: str) -> str:
@@ -87,9 +96,12 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> Topics:
         missing = [t for t in topics.all if t not in existing]
         for name in missing:
             with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics(
-                    [NewTopic(name, settings.kafka_partitions, settings.kafka_replication_factor)]
-                )
+                admin.create_topics([NewTopic(name, settings.kafka_partitions,
+                                              settings.kafka_replication_factor)])
+        if topics.analyzer_lease not in existing:  # one partition: its owner is the leader
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics([NewTopic(topics.analyzer_lease, 1,
+                                              settings.kafka_replication_factor)])
         if missing:
             log.info("topics created", topics=missing, partitions=settings.kafka_partitions)
         aligned = [topics.traces_raw, topics.traces_app, topics.traces_enriched]

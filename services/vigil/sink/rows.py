@@ -80,6 +80,19 @@ SPANS = _spec(
     parent_span_id=_STR, name=_STR, kind=_STR, app=_STR, environment=_STR, end_time=_STR,
     duration_ms=_NUM, status=_STR, status_message=_STR, attributes=_MAP,
 )
+ALERTS = _spec(
+    "alerts", "alert_id", "event_time", {"event_time", "started_at"},
+    project_id=_STR, event_time=_STR, alert_id=_STR, dedupe_key=_STR, status=_STR,
+    severity=_STR, signal=_STR, title=_STR, summary=_STR, slice=_MAP, value=_NUM,
+    baseline=_NUM, threshold=_NUM, started_at=_STR, resolved_at=_STR, links=_MAP,
+)
+TICKETS = _spec(
+    "tickets", "version_id", "updated_at", {"updated_at", "opened_at"},
+    project_id=_STR, updated_at=_STR, version_id=_STR, ticket_id=_STR, dedupe_key=_STR,
+    status=_STR, signal=_STR, title=_STR, description=_STR, slice=_MAP, window_start=_STR,
+    window_end=_STR, before=_MAP, after=_MAP, drift_report=_STR, examples=_STR,
+    dataset_size=_INT, opened_at=_STR, reopened=_INT,
+)
 TRACE_COLUMNS = TRACES.columns
 FEEDBACK_COLUMNS = (
     "project_id", "time", "feedback_id", "trace_id", "kind", "value", "comment", "user_id",

@@ -37,10 +37,12 @@ from vigil.metrics import (
 )
 from vigil.settings import Settings
 from vigil.sink.rows import (
+    ALERTS,
     FEEDBACK_COLUMNS,
     JUDGE_SAMPLING,
     SCORES,
     SPANS,
+    TICKETS,
     TRACES,
     Line,
     TableSpec,
@@ -91,7 +93,8 @@ class TraceSink:
         self._store = store
         self._topics = t.Topics.from_settings(settings)
         self._specs = {self._topics.traces_enriched: TRACES, self._topics.judge_scores: SCORES,
-                       self._topics.judge_sampling: JUDGE_SAMPLING, self._topics.spans: SPANS}
+                       self._topics.judge_sampling: JUDGE_SAMPLING, self._topics.spans: SPANS,
+                       self._topics.alerts: ALERTS, self._topics.tickets: TICKETS}
         self._batch = Batch()
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None

@@ -1,0 +1,47 @@
+"""One analysis cycle over in-memory history: a latency regression is observed and
+turns into one firing alert; steady traffic observes nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from vigil.analyze.alerting import AlertBook
+from vigil.analyze.cycle import observe
+from vigil.analyze.history import SeriesHistory
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+def _history(latency_from_minute: int | None = None, days: int = 3) -> SeriesHistory:
+    rng = np.random.default_rng(7)
+    history = SeriesHistory()
+    points = []
+    minutes = days * 1440
+    for i in range(minutes):
+        minute = NOW - timedelta(minutes=minutes - i)
+        late = latency_from_minute is not None and i >= minutes - latency_from_minute
+        points.append({
+            "project_id": "p", "app": "bot", "model": "gpt-4o",
+            "minute": minute.strftime("%Y-%m-%d %H:%M:%S"),
+            "traces": int(rng.poisson(60)), "cost_usd": float(rng.normal(0.5, 0.02)),
+            "latency_p95_ms": float(rng.normal(2400 if late else 800, 40)),
+            "errors": int(rng.poisson(0.3)), "judgments": 3,
+            "mean_score": float(rng.normal(0.85, 0.02)), "feedback": 2,
+            "negative_feedback": 0,
+        })
+    history.merge(points)
+    return history
+
+
+def test_steady_traffic_observes_nothing() -> None:
+    assert observe(_history(), NOW, window_minutes=15) == []
+
+
+def test_a_latency_regression_fires_one_alert() -> None:
+    found = observe(_history(latency_from_minute=15), NOW, window_minutes=15)
+    assert [o.signal for o in found] == ["latency_regression"]
+    [event] = AlertBook().update(found, NOW)
+    assert event.status == "firing" and event.dedupe_key == "p:latency_regression:app=bot,model=gpt-4o"
+    assert event.title == "p95 latency of bot/gpt-4o is 3.0x normal"
