@@ -43,5 +43,6 @@ def test_a_latency_regression_fires_one_alert() -> None:
     found = observe(_history(latency_from_minute=15), NOW, window_minutes=15)
     assert [o.signal for o in found] == ["latency_regression"]
     [event] = AlertBook().update(found, NOW)
-    assert event.status == "firing" and event.dedupe_key == "p:latency_regression:app=bot,model=gpt-4o"
+    assert event.status == "firing"
+    assert event.dedupe_key == "p:latency_regression:app=bot,model=gpt-4o"
     assert event.title == "p95 latency of bot/gpt-4o is 3.0x normal"
