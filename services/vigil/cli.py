@@ -92,6 +92,108 @@ def judge() -> None:
 
 
 @app.command()
+def analyze() -> None:
+    """Run the analyzer: anomalies per slice -> alerts, persistent quality problems ->
+    retraining tickets (one instance acts when several run)."""
+    from vigil.analyze.service import run
+    from vigil.kafka.topics import ensure_topics
+
+    settings = _setup("analyze")
+    ensure_topics(settings)
+    run(settings, _stop_on_signals())
+
+
+@app.command()
+def notify() -> None:
+    """Deliver alerts to the webhooks of VIGIL_NOTIFY_CONFIG_FILE (Slack, PagerDuty, JSON)."""
+    from vigil.kafka.topics import ensure_topics
+    from vigil.notify.worker import run
+
+    settings = _setup("notify")
+    if settings.notify_config_file is None:
+        typer.echo("set VIGIL_NOTIFY_CONFIG_FILE to a webhooks file (see examples/notify.yaml)",
+                   err=True)
+        raise typer.Exit(2)
+    ensure_topics(settings)
+    run(settings, settings.notify_config_file, _stop_on_signals())
+
+
+tickets_app = typer.Typer(help="Retraining tickets: list, show, export, acknowledge, resolve.",
+                          no_args_is_help=True)
+app.add_typer(tickets_app, name="tickets")
+
+
+def _api(method: str, path: str, key: str, **params: str) -> httpx.Response:
+    settings = Settings()
+    try:
+        response = httpx.request(method, f"{settings.api_url}{path}", params=params or None,
+                                 headers={"authorization": f"Bearer {key}"}, timeout=30)
+    except httpx.HTTPError as exc:
+        typer.echo(f"cannot reach the read API at {settings.api_url} ({exc}); is Vigil "
+                   "running? Set VIGIL_API_URL to point elsewhere.", err=True)
+        raise typer.Exit(1) from exc
+    if response.status_code >= 400:
+        typer.echo(f"read API answered {response.status_code}: {response.text}", err=True)
+        raise typer.Exit(1)
+    return response
+
+
+@tickets_app.command("list")
+def tickets_list(key: KeyOption = DEMO_API_KEY,
+                 status: Annotated[str | None, typer.Option(
+                     help="open, acknowledged or resolved")] = None) -> None:
+    """The project's tickets, newest first."""
+    params = {"status": status} if status else {}
+    rows = _api("GET", "/v1/tickets", key, **params).json()["tickets"]
+    if not rows:
+        typer.echo("no tickets")
+    for t in rows:
+        typer.echo(f"{t['ticket_id']}  {t['status']:<12} {t['signal']:<18} "
+                   f"{t['dataset_size']:>5} traces  {t['title']}")
+
+
+@tickets_app.command("show")
+def tickets_show(ticket_id: str, key: KeyOption = DEMO_API_KEY) -> None:
+    """A ticket with its description, metrics and worst examples."""
+    t = _api("GET", f"/v1/tickets/{ticket_id}", key).json()
+    typer.echo(f"{t['title']}\nstatus {t['status']}, opened {t['opened_at']}, "
+               f"reopened {t['reopened']}x\n\n{t['description']}")
+    typer.echo(f"before {t['before']}  after {t['after']}")
+    for ex in t["examples"]:
+        typer.echo(f"- {ex['trace_id']} score={ex['score']} {ex['feedback']}: "
+                   f"{ex['completion'][:100]!r}")
+
+
+@tickets_app.command("export")
+def tickets_export(ticket_id: str, key: KeyOption = DEMO_API_KEY,
+                   format: Annotated[str, typer.Option(help="jsonl (chat fine-tuning) or csv")]
+                   = "jsonl",
+                   output: Annotated[str | None, typer.Option(
+                       "--output", "-o", help="File to write (default: stdout)")] = None
+                   ) -> None:
+    """The ticket's candidate dataset, PII masked."""
+    body = _api("GET", f"/v1/tickets/{ticket_id}/dataset", key, format=format).text
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(body)
+        typer.echo(f"wrote {output}")
+    else:
+        typer.echo(body, nl=False)
+
+
+@tickets_app.command("ack")
+def tickets_ack(ticket_id: str, key: KeyOption = DEMO_API_KEY) -> None:
+    """Acknowledge a ticket."""
+    typer.echo(_api("POST", f"/v1/tickets/{ticket_id}/acknowledge", key).json()["status"])
+
+
+@tickets_app.command("resolve")
+def tickets_resolve(ticket_id: str, key: KeyOption = DEMO_API_KEY) -> None:
+    """Resolve a ticket (it reopens if the problem recurs)."""
+    typer.echo(_api("POST", f"/v1/tickets/{ticket_id}/resolve", key).json()["status"])
+
+
+@app.command()
 def sink(
     api: Annotated[bool | None, typer.Option(
         help="Serve the read API from this process (default: on with the embedded store, "

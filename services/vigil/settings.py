@@ -88,6 +88,18 @@ class Settings(BaseSettings):
     judge_llm_timeout_s: float = Field(30.0, description="Timeout of one judge call.")
     judge_llm_concurrency: int = Field(8, ge=1, description="Judge calls in flight at most.")
 
+    # Analyzer
+    analyzer_interval_s: float = Field(60.0, description="Seconds between analysis cycles.")
+    analyzer_window_minutes: int = Field(15, ge=1, description="Minutes each cycle judges.")
+    analyzer_history_days: float = Field(8.0, description="History read at start-up for "
+                                         "the seasonal baselines.")
+    analyzer_cooldown_minutes: float = Field(30.0, description="Minutes a resolved alert "
+                                             "stays quiet before it may fire again.")
+    ticket_persist_windows: int = Field(3, ge=1, description="Windows a quality problem "
+                                        "must persist before a retraining ticket opens.")
+    notify_config_file: Path | None = Field(None, description="YAML of alert webhooks "
+                                            "(examples/notify.yaml).")
+
     # Sink
     sink_batch_rows: int = Field(20_000, description="Most rows per ClickHouse insert.")
     sink_batch_seconds: float = Field(0.5, description="Longest wait to fill an insert.")

@@ -83,6 +83,9 @@ def run_all(settings: Settings, demo_rate: float) -> int:
         _wait_api(settings, stack)
         stack.start("enrich", "enrich")
         stack.start("judge", "judge")
+        stack.start("analyze", "analyze")
+        if settings.notify_config_file is not None:
+            stack.start("notify", "notify")
         stack.start("ingest", "ingest")
         host, _, port = settings.ingest_listen.rpartition(":")
         wait_for_port(host, int(port), timeout_s=60, proc=stack.children["ingest"])
@@ -184,6 +187,8 @@ def _shutdown(settings: Settings, stack: Stack) -> None:
     else:
         say("could not confirm that everything was stored before the deadline")
     _report(settings)
+    stack.stop("analyze")
+    stack.stop("notify")
     stack.stop("enrich")
     stack.stop("judge")
     stack.stop("sink")

@@ -97,3 +97,20 @@ def dataset_csv(examples: Iterable[TicketExample]) -> str:
                          "" if ex.score is None else ex.score, ex.feedback,
                          json.dumps(ex.prompt, ensure_ascii=False), ex.completion])
     return out.getvalue()
+
+
+def ticket_row(ticket: Ticket, version_id: str) -> dict[str, object]:
+    """One `tickets` row: a version of the ticket (the latest row is its state)."""
+    doc = ticket.to_json()
+    return {
+        "project_id": ticket.project_id, "updated_at": ticket.updated_at,
+        "version_id": version_id, "ticket_id": ticket.ticket_id,
+        "dedupe_key": ticket.dedupe_key, "status": ticket.status, "signal": ticket.signal,
+        "title": ticket.title, "description": ticket.description, "slice": ticket.slice,
+        "window_start": ticket.window_start, "window_end": ticket.window_end,
+        "before": ticket.before, "after": ticket.after,
+        "drift_report": json.dumps(ticket.drift_report),
+        "examples": json.dumps(doc["examples"], ensure_ascii=False),
+        "dataset_size": ticket.dataset_size, "opened_at": ticket.opened_at,
+        "reopened": ticket.reopened,
+    }

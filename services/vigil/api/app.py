@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Reques
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from vigil.api.internal import internal_router
+from vigil.api.tickets import tickets_router
 from vigil.auth import KeyRing
 from vigil.store.client import Store
 
@@ -50,6 +51,7 @@ def create_app(store: Store, keyring: KeyRing, internal_token: str = "") -> Fast
     app = FastAPI(title="Vigil read API", version="1")
     app.state.keyring = keyring
     app.include_router(internal_router(store, internal_token))
+    app.include_router(tickets_router(store, Depends(caller_project)))
 
     @app.get("/health")
     def health() -> dict[str, str]:

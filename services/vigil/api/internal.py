@@ -96,4 +96,11 @@ def internal_router(store: Store, token: str) -> APIRouter:
             "p": project_id, "app": app, "model": model, "since": since, "until": until,
             "max_score": max_score, "limit": limit})}
 
+    @router.get("/tickets/states", dependencies=[Depends(service)])
+    def ticket_states() -> dict[str, Any]:
+        """The current status of every ticket (its latest version), all projects."""
+        return {"tickets": store.rows(
+            "SELECT dedupe_key, ticket_id, status FROM tickets "
+            "ORDER BY updated_at DESC, stored_at DESC LIMIT 1 BY ticket_id")}
+
     return router

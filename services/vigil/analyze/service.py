@@ -1,0 +1,166 @@
+"""The analyzer process: every interval, the one elected instance fetches the new
+per-minute series through the read API, runs one cycle, and publishes alert events
+and ticket versions (JSON lines) for the notifier and the sink.
+
+Election: the instances share a consumer group on a one-partition lease topic;
+the instance that owns partition 0 acts, the others wait (a rebalance moves the
+lease when the leader dies).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from vigil.analyze.alerting import AlertBook, Observation
+from vigil.analyze.cycle import observe
+from vigil.analyze.history import SeriesHistory
+from vigil.analyze.model import AlertEvent, Ticket, TicketExample
+from vigil.analyze.tickets import TicketBook, ticket_row
+from vigil.kafka.topics import Topics
+from vigil.logs import get_logger
+from vigil.settings import Settings
+
+log = get_logger(__name__)
+TICKET_SIGNALS = {"quality_drop", "negative_feedback"}
+
+
+class StoreReader:
+    """The read API's internal endpoints, as the analyzer's window on the store."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._http = httpx.Client(base_url=settings.api_url, timeout=60, headers={
+            "authorization": f"Bearer {settings.internal_token.get_secret_value()}"})
+
+    def series(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        r = self._http.get("/internal/analysis/series",
+                           params={"since": since.isoformat(), "until": until.isoformat()})
+        r.raise_for_status()
+        return list(r.json()["points"])
+
+    def ticket_states(self) -> dict[str, tuple[str, str]]:
+        """dedupe key -> (ticket id, status) as the store has them (acks and resolves
+        made through the API)."""
+        r = self._http.get("/internal/tickets/states")
+        r.raise_for_status()
+        return {t["dedupe_key"]: (t["ticket_id"], t["status"]) for t in r.json()["tickets"]}
+
+    def examples(self, obs: Observation, since: datetime, until: datetime
+                 ) -> list[dict[str, Any]]:
+        r = self._http.get("/internal/analysis/examples", params={
+            "project_id": obs.slice.project_id, "app": obs.slice.app, "model": obs.slice.model,
+            "since": since.isoformat(), "until": until.isoformat(), "limit": 500})
+        r.raise_for_status()
+        return list(r.json()["examples"])
+
+
+class Analyzer:
+    def __init__(self, settings: Settings, reader: StoreReader) -> None:
+        self.settings = settings
+        self.reader = reader
+        self.history = SeriesHistory()
+        self.alerts = AlertBook(cooldown=timedelta(minutes=settings.analyzer_cooldown_minutes))
+        self.tickets = TicketBook(persist_windows=settings.ticket_persist_windows)
+        self._fetched_until: datetime | None = None
+
+    def cycle(self, now: datetime) -> tuple[list[AlertEvent], list[Ticket]]:
+        until = now.replace(second=0, microsecond=0)
+        since = (until - timedelta(days=self.settings.analyzer_history_days)
+                 if self._fetched_until is None else self._fetched_until - timedelta(minutes=10))
+        self.history.merge(self.reader.series(since, until))
+        self.history.trim(until)
+        self._fetched_until = until
+        observations = observe(self.history, until, self.settings.analyzer_window_minutes)
+        events = self.alerts.update(observations, until)
+        window_start = until - timedelta(minutes=self.settings.analyzer_window_minutes)
+        candidates = [self._ticket(o, window_start, until) for o in observations
+                      if o.signal in TICKET_SIGNALS]
+        if candidates:
+            self._sync_ticket_states()
+        return events, self.tickets.observe(candidates, until)
+
+    def _sync_ticket_states(self) -> None:
+        for key, (ticket_id, status) in self.reader.ticket_states().items():
+            known = self.tickets.tickets.get(key)
+            if known is not None and known.ticket_id == ticket_id and known.status != status:
+                self.tickets.tickets[key] = replace(known, status=status)  # type: ignore[arg-type]
+
+    def _ticket(self, obs: Observation, start: datetime, end: datetime) -> Ticket:
+        since = end - timedelta(minutes=self.settings.analyzer_window_minutes
+                                * self.settings.ticket_persist_windows)
+        rows = self.reader.examples(obs, since, end)
+        examples = [TicketExample(
+            trace_id=r["trace_id"], event_id=r["event_id"],
+            prompt=[{"role": m.get("role", ""), "content": m.get("content", "")}
+                    for m in orjson.loads(r["prompt"] or "[]")],
+            completion=r["completion"], score=r["score"], feedback=r["feedback"] or "",
+            start_time=r["start_time"]) for r in rows]
+        metric = "judge_score_mean" if obs.signal == "quality_drop" else "negative_feedback_rate"
+        return Ticket(
+            ticket_id="", dedupe_key=obs.dedupe_key, status="open",
+            project_id=obs.slice.project_id, signal=obs.signal, title=obs.title,
+            description=_description(obs, since, end, len(examples)),
+            slice={"app": obs.slice.app, "model": obs.slice.model,
+                   "prompt_version": obs.slice.prompt_version,
+                   "environment": obs.slice.environment},
+            window_start=since.isoformat(), window_end=end.isoformat(),
+            before={metric: obs.baseline}, after={metric: obs.value}, drift_report={},
+            examples=examples[:10], dataset_size=len(examples), opened_at="", updated_at="")
+
+
+def _description(obs: Observation, since: datetime, end: datetime, n: int) -> str:
+    return (f"## {obs.title}\n\n{obs.summary}\n\n"
+            f"- slice: {obs.slice.label()} (project {obs.slice.project_id})\n"
+            f"- window: {since:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC\n"
+            f"- before: {obs.baseline:.4g}, after: {obs.value:.4g}\n"
+            f"- candidate dataset: {n} traces with low judge scores or negative feedback "
+            "(export with `vigil tickets export <id>`)\n")
+
+
+def run(settings: Settings, stop: threading.Event) -> None:
+    topics = Topics.from_settings(settings)
+    servers = settings.kafka_bootstrap_servers.split(",")
+    lease = KafkaConsumer(bootstrap_servers=servers, group_id=settings.group("analyze"),
+                          client_id="vigil-analyzer",
+                          session_timeout_ms=settings.kafka_session_timeout_ms,
+                          heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms)
+    lease.subscribe([topics.analyzer_lease])
+    producer = KafkaProducer(bootstrap_servers=servers, acks="all", client_id="vigil-analyzer")
+    analyzer = Analyzer(settings, StoreReader(settings))
+    next_run = time.monotonic()
+    try:
+        while not stop.is_set():
+            lease.poll(timeout_ms=500)
+            leader = TopicPartition(topics.analyzer_lease, 0) in lease.assignment()
+            if not leader or time.monotonic() < next_run:
+                continue
+            next_run = time.monotonic() + settings.analyzer_interval_s
+            started = time.perf_counter()
+            try:
+                events, tickets = analyzer.cycle(datetime.now(UTC))
+            except httpx.HTTPError as exc:
+                log.warning("analysis cycle skipped: the read API did not answer",
+                            error=str(exc))
+                continue
+            _publish(producer, topics.alerts, [e.to_json() for e in events])
+            _publish(producer, topics.tickets,
+                     [ticket_row(t, str(uuid.uuid4())) for t in tickets])
+            log.info("analysis cycle", seconds=round(time.perf_counter() - started, 3),
+                     slices=len(analyzer.history.slices()), alert_events=len(events),
+                     tickets=len(tickets))
+    finally:
+        lease.close()
+        producer.close(timeout=5)
+
+
+def _publish(producer: KafkaProducer, topic: str, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        producer.send(topic, b"\n".join(orjson.dumps(r) for r in rows)).get(timeout=30)

@@ -1,0 +1,106 @@
+"""Alerts and retraining tickets in the read API: list, detail, acknowledge/resolve,
+dataset download (fine-tuning JSONL or CSV). A key sees its own project only."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response
+
+from vigil.analyze.model import TicketExample
+from vigil.analyze.tickets import dataset_csv, finetune_jsonl
+from vigil.sink.rows import TICKETS
+from vigil.store.client import Store
+
+LATEST = ("SELECT * FROM tickets WHERE project_id = {p:String} "
+          "ORDER BY updated_at DESC, stored_at DESC LIMIT 1 BY ticket_id")
+_NEXT = {"acknowledge": ("open", "acknowledged"), "resolve": ("open", "resolved"),
+         "resolve-acknowledged": ("acknowledged", "resolved")}
+
+
+def tickets_router(store: Store, project_dependency: Any) -> APIRouter:
+    router = APIRouter(prefix="/v1")
+    Project = Annotated[str, project_dependency]
+
+    @router.get("/alerts")
+    def alerts(project_id: Project, status: Annotated[str | None, Query(
+            pattern="^(firing|resolved)$")] = None,
+               limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+        """Alert events, newest first."""
+        rows = store.rows(
+            "SELECT * EXCEPT (stored_at) FROM alerts WHERE project_id = {p:String} "
+            "AND ({s:String} = '' OR status = {s:String}) ORDER BY event_time DESC "
+            "LIMIT {n:UInt32}", {"p": project_id, "s": status or "", "n": limit})
+        return {"alerts": rows}
+
+    @router.get("/tickets")
+    def tickets(project_id: Project, status: Annotated[str | None, Query(
+            pattern="^(open|acknowledged|resolved)$")] = None) -> dict[str, Any]:
+        rows = [_brief(r) for r in store.rows(LATEST, {"p": project_id})
+                if status is None or r["status"] == status]
+        return {"tickets": rows}
+
+    @router.get("/tickets/{ticket_id}")
+    def ticket(ticket_id: str, project_id: Project) -> dict[str, Any]:
+        return _full(_latest(store, project_id, ticket_id))
+
+    @router.post("/tickets/{ticket_id}/{action}")
+    def change(ticket_id: str, project_id: Project,
+               action: Annotated[str, Path(pattern="^(acknowledge|resolve)$")]
+               ) -> dict[str, Any]:
+        row = _latest(store, project_id, ticket_id)
+        to = "acknowledged" if action == "acknowledge" else "resolved"
+        if row["status"] == to or (row["status"] == "resolved"):
+            raise HTTPException(409, f"the ticket is {row['status']}; it cannot be {to}")
+        now = datetime.now(UTC).isoformat()
+        new = {**_as_row(row), "status": to, "updated_at": now,
+               "version_id": str(uuid.uuid4())}
+        store.insert_json_lines("tickets", TICKETS.columns, json.dumps(new).encode())
+        return _full(_latest(store, project_id, ticket_id))
+
+    @router.get("/tickets/{ticket_id}/dataset")
+    def dataset(ticket_id: str, project_id: Project,
+                format: Annotated[str, Query(pattern="^(jsonl|csv)$")] = "jsonl"
+                ) -> Response:
+        """The ticket's candidate examples as chat fine-tuning JSONL or CSV (PII masked)."""
+        row = _latest(store, project_id, ticket_id)
+        examples = [TicketExample(**e) for e in json.loads(row["examples"])]
+        body = finetune_jsonl(examples) if format == "jsonl" else dataset_csv(examples)
+        media = "application/jsonl" if format == "jsonl" else "text/csv"
+        return Response(body, media_type=media, headers={
+            "content-disposition": f'attachment; filename="ticket-{ticket_id}.{format}"'})
+
+    return router
+
+
+def _latest(store: Store, project_id: str, ticket_id: str) -> dict[str, Any]:
+    rows = store.rows(
+        "SELECT * FROM tickets WHERE project_id = {p:String} AND ticket_id = {t:String} "
+        "ORDER BY updated_at DESC, stored_at DESC LIMIT 1", {"p": project_id, "t": ticket_id})
+    if not rows:
+        raise HTTPException(404, f"no ticket {ticket_id!r} in this project")
+    return rows[0]
+
+
+def _brief(row: dict[str, Any]) -> dict[str, Any]:
+    keep = ("ticket_id", "status", "signal", "title", "slice", "window_start", "window_end",
+            "dataset_size", "opened_at", "updated_at", "reopened")
+    return {k: _plain(row[k]) for k in keep}
+
+
+def _full(row: dict[str, Any]) -> dict[str, Any]:
+    out = {k: _plain(v) for k, v in row.items() if k not in ("stored_at", "version_id")}
+    out["examples"] = json.loads(row["examples"])
+    out["drift_report"] = json.loads(row["drift_report"] or "{}")
+    return out
+
+
+def _as_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(row[k]) for k in TICKETS.columns}
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
