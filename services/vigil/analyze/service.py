@@ -10,9 +10,9 @@ lease when the leader dies).
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -88,7 +88,10 @@ class Analyzer:
         return events, self.tickets.observe(candidates, until)
 
     def _sync_ticket_states(self) -> None:
-        for key, (ticket_id, status) in self.reader.ticket_states().items():
+        """Take in acks and resolves made through the API, and, after a restart, the
+        tickets opened before it (so a problem never gets a second open ticket)."""
+        self.tickets.stored = self.reader.ticket_states()
+        for key, (ticket_id, status) in self.tickets.stored.items():
             known = self.tickets.tickets.get(key)
             if known is not None and known.ticket_id == ticket_id and known.status != status:
                 self.tickets.tickets[key] = replace(known, status=status)  # type: ignore[arg-type]

@@ -42,6 +42,7 @@ class TicketBook:
     persist_windows: int = 3
     tickets: dict[str, Ticket] = field(default_factory=dict)  # by dedupe key
     streak: dict[str, int] = field(default_factory=dict)
+    stored: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (id, status)
 
     def observe(self, candidates: Iterable[Ticket], now: datetime) -> list[Ticket]:
         """Feed this window's problems (as would-be tickets); return tickets opened,
@@ -55,6 +56,10 @@ class TicketBook:
             if self.streak[key] < self.persist_windows:
                 continue
             current = self.tickets.get(key)
+            if current is None and key in self.stored:  # known to the store, not to us
+                stored_id, stored_status = self.stored[key]
+                current = replace(candidate, ticket_id=stored_id, status=stored_status,
+                                  opened_at=now.isoformat())
             if current is None:
                 ticket = replace(candidate, ticket_id=str(uuid.uuid4()), status="open",
                                  opened_at=now.isoformat(), updated_at=now.isoformat())

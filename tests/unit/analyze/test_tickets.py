@@ -80,3 +80,13 @@ def test_dataset_csv_round_trips() -> None:
     assert [r["trace_id"] for r in rows] == ["t1", "t2"]
     assert json.loads(rows[0]["prompt"])[1]["content"].startswith("Où est")
     assert rows[1]["score"] == ""
+
+
+def test_after_a_restart_the_stored_ticket_is_updated_not_duplicated() -> None:
+    book = TicketBook(persist_windows=1, stored={"p:quality_drop:app=bot": ("t-1", "open")})
+    [ticket] = book.observe([_candidate()], T0)
+    assert (ticket.ticket_id, ticket.status) == ("t-1", "open")
+    book = TicketBook(persist_windows=1,
+                      stored={"p:quality_drop:app=bot": ("t-1", "resolved")})
+    [reopened] = book.observe([_candidate()], T0)
+    assert (reopened.ticket_id, reopened.status, reopened.reopened) == ("t-1", "open", 1)
