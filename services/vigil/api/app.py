@@ -8,28 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
+from fastapi import FastAPI, HTTPException, Path, Query, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from vigil.api.deps import Project
 from vigil.api.internal import internal_router
 from vigil.api.tickets import tickets_router
 from vigil.auth import KeyRing
 from vigil.store.client import Store
-
-
-def caller_project(request: Request,
-                   authorization: Annotated[str | None, Header()] = None) -> str:
-    """The project of the caller's API key; 401 without a known key."""
-    keyring: KeyRing = request.app.state.keyring
-    scheme, _, token = (authorization or "").partition(" ")
-    found = keyring.project_for_key(token.strip()) if scheme.lower() == "bearer" else None
-    if found is None:
-        raise HTTPException(401, "missing or unknown API key: send 'Authorization: Bearer <key>'")
-    return found
-
-
-Project = Annotated[str, Depends(caller_project)]
-
 
 # Slice columns a caller may group by (names, never SQL from the request).
 SLICES = {"app": "app", "model": "model", "prompt_version": "prompt_template_version",
@@ -51,7 +37,7 @@ def create_app(store: Store, keyring: KeyRing, internal_token: str = "") -> Fast
     app = FastAPI(title="Vigil read API", version="1")
     app.state.keyring = keyring
     app.include_router(internal_router(store, internal_token))
-    app.include_router(tickets_router(store, Depends(caller_project)))
+    app.include_router(tickets_router(store))
 
     @app.get("/health")
     def health() -> dict[str, str]:

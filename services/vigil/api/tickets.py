@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response
 
 from vigil.analyze.model import TicketExample
 from vigil.analyze.tickets import dataset_csv, finetune_jsonl
+from vigil.api.deps import Project
 from vigil.sink.rows import TICKETS
 from vigil.store.client import Store
 
@@ -21,9 +22,8 @@ _NEXT = {"acknowledge": ("open", "acknowledged"), "resolve": ("open", "resolved"
          "resolve-acknowledged": ("acknowledged", "resolved")}
 
 
-def tickets_router(store: Store, project_dependency: Any) -> APIRouter:
+def tickets_router(store: Store) -> APIRouter:
     router = APIRouter(prefix="/v1")
-    Project = Annotated[str, project_dependency]
 
     @router.get("/alerts")
     def alerts(project_id: Project, status: Annotated[str | None, Query(

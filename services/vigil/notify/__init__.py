@@ -1,0 +1,1 @@
+"""Notify: alerts from the analyzer -> on-call webhooks (Slack, PagerDuty, signed generic)."""

@@ -1,0 +1,81 @@
+"""The analyzer on real parts: two days of steady history and a latency regression in
+the last window, sent over gRPC and stored; the analyzer fires one alert, stores it,
+and the notifier pages a real HTTP receiver (PagerDuty trigger, signed JSON webhook)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+
+from tests.conftest import KEY_A, Broker, Stack, wait_until
+from tests.factories import ts, valid_event
+from tests.webhook_receiver import WebhookReceiver
+from vigil.v1 import events_pb2 as pb
+from vigil.v1 import ingest_pb2, ingest_pb2_grpc
+
+pytestmark = pytest.mark.integration
+AUTH_A = (("authorization", f"Bearer {KEY_A}"),)
+SECRET = b"webhook-secret"
+
+
+def _history(now: datetime, minutes: int, per_minute: int, slow_last: int) -> list[pb.TraceEvent]:
+    events = []
+    for m in range(minutes, 0, -1):
+        for k in range(per_minute):
+            start = now - timedelta(minutes=m) + timedelta(seconds=k * 7)
+            latency = 2400 if m <= slow_last else 800 + (m * 37 + k * 11) % 80
+            e = valid_event(m * per_minute + k, app="checkout-bot", model="gpt-4o",
+                            provider="openai")
+            e.start_time.CopyFrom(ts(start))
+            e.end_time.CopyFrom(ts(start + timedelta(milliseconds=latency)))
+            events.append(e)
+    return events
+
+
+async def _emit_all(target: str, events: list[pb.TraceEvent]) -> None:
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = ingest_pb2_grpc.IngestServiceStub(channel)
+        for i in range(0, len(events), 1000):
+            r = await stub.EmitBatch(ingest_pb2.EmitBatchRequest(events=events[i:i + 1000]),
+                                     metadata=AUTH_A, timeout=60)
+            assert r.accepted == len(events[i:i + 1000]), r.results[:1]
+
+
+def test_a_latency_regression_pages_on_call(tmp_path_factory: pytest.TempPathFactory,
+                                            broker: Broker) -> None:
+    root = tmp_path_factory.mktemp("analyzer")
+    with WebhookReceiver(secrets={"/hook": SECRET}) as receiver:
+        config = root / "notify.yaml"
+        config.write_text(
+            "backoff_initial_s: 0.2\nbackoff_max_s: 1\nwebhooks:\n"
+            f"  - {{name: pd, type: pagerduty, url: '{receiver.base_url}/pd', "
+            "routing_key: rk-1, min_severity: warning}\n"
+            f"  - {{name: hook, type: generic, url: '{receiver.base_url}/hook', "
+            "secret_env: VIGIL_TEST_WEBHOOK_SECRET, min_severity: info}\n")
+        stack = Stack(root, broker.bootstrap, VIGIL_ANALYZER_INTERVAL_S="2",
+                      VIGIL_ANALYZER_WINDOW_MINUTES="15", VIGIL_ANALYZER_HISTORY_DAYS="2",
+                      VIGIL_NOTIFY_CONFIG_FILE=str(config),
+                      VIGIL_TEST_WEBHOOK_SECRET=SECRET.decode())
+        try:
+            stack.start("sink", "enrich", "ingest")
+            now = datetime.now(UTC).replace(second=0, microsecond=0)
+            events = _history(now, minutes=2 * 1440, per_minute=3, slow_last=15)
+            asyncio.run(_emit_all(stack.target, events))
+            wait_until(lambda: stack.get("/v1/stats")["traces"] >= len(events), 300,
+                       "the history stored")
+            stack.start("analyze", "notify")
+            [alert] = wait_until(lambda: [a for a in stack.get("/v1/alerts?status=firing")
+                                          ["alerts"]], 180, "a firing alert")
+            assert alert["signal"] == "latency_regression"
+            assert alert["slice"]["app"] == "checkout-bot"
+            assert alert["value"] > 2 * alert["baseline"]
+            pages = wait_until(lambda: receiver.delivered("/pd"), 60, "the PagerDuty page")
+            assert pages[0].json["event_action"] == "trigger"
+            assert pages[0].json["dedup_key"] == alert["dedupe_key"]
+            hooks = wait_until(lambda: receiver.delivered("/hook"), 60, "the signed webhook")
+            assert hooks[0].json["dedupe_key"] == alert["dedupe_key"]  # 2xx: signature ok
+        finally:
+            stack.stop()
