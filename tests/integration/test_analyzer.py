@@ -8,6 +8,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import grpc
+import httpx
 import pytest
 
 from tests.conftest import KEY_A, Broker, Stack, wait_until
@@ -79,3 +80,53 @@ def test_a_latency_regression_pages_on_call(tmp_path_factory: pytest.TempPathFac
             assert hooks[0].json["dedupe_key"] == alert["dedupe_key"]  # 2xx: signature ok
         finally:
             stack.stop()
+
+
+def test_a_persistent_quality_drop_opens_exactly_one_ticket_with_its_dataset(
+        tmp_path_factory: pytest.TempPathFactory, broker: Broker) -> None:
+    import json
+
+    root = tmp_path_factory.mktemp("tickets")
+    stack = Stack(root, broker.bootstrap, VIGIL_JUDGE_RATE="1.0",
+                  VIGIL_ANALYZER_INTERVAL_S="2", VIGIL_ANALYZER_WINDOW_MINUTES="15",
+                  VIGIL_ANALYZER_HISTORY_DAYS="2", VIGIL_TICKET_PERSIST_WINDOWS="3")
+    try:
+        stack.start("sink", "enrich", "judge", "ingest")
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        history = _history(now, minutes=2 * 1440, per_minute=3, slow_last=0)
+        refusals = {e.event_id for e in history[-45:]}  # the last 15 minutes refuse
+        for e in history[-45:]:
+            e.completion = "I'm sorry, but I can't help with that request."
+        other = [valid_event(90_000 + i, app="other-bot", model="gpt-4o",
+                             completion="I'm sorry, but I can't help with that request.")
+                 for i in range(20)]  # another slice's refusals stay out of the ticket
+        asyncio.run(_emit_all(stack.target, history + other))
+        wait_until(lambda: stack.get("/v1/stats")["traces"] >= len(history) + len(other),
+                   300, "the history stored")
+        wait_until(lambda: sum(r["judged"] for r in stack.get(
+            "/v1/judge/sampling?group_by=app&hours=72")["slices"]) >= len(history), 300,
+            "every trace judged")
+        stack.start("analyze")
+        [ticket] = wait_until(lambda: stack.get("/v1/tickets")["tickets"], 180, "a ticket")
+        assert ticket["signal"] == "quality_drop" and ticket["status"] == "open"
+        assert ticket["slice"]["app"] == "checkout-bot"
+        # more cycles of the same problem update the ticket; they never open a second one
+        wait_until(lambda: stack.get(f"/v1/tickets/{ticket['ticket_id']}")["updated_at"]
+                   != ticket["updated_at"], 60, "the ticket updated by a later cycle")
+        assert len(stack.get("/v1/tickets")["tickets"]) == 1
+
+        jsonl = httpx.get(f"{stack.api_url}/v1/tickets/{ticket['ticket_id']}/dataset",
+                          headers={"authorization": f"Bearer {KEY_A}"}, timeout=30).text
+        lines = [json.loads(line) for line in jsonl.splitlines()]
+        assert lines, "an empty dataset"
+        for doc in lines:
+            assert [m["role"] for m in doc["messages"]][-1] == "assistant"
+            assert all(set(m) == {"role", "content"} for m in doc["messages"])
+        detail = stack.get(f"/v1/tickets/{ticket['ticket_id']}")
+        assert {e["event_id"] for e in detail["examples"]} <= refusals
+        assert detail["after"]["judge_score_mean"] < detail["before"]["judge_score_mean"]
+        acked = httpx.post(f"{stack.api_url}/v1/tickets/{ticket['ticket_id']}/acknowledge",
+                           headers={"authorization": f"Bearer {KEY_A}"}, timeout=30)
+        assert acked.json()["status"] == "acknowledged"
+    finally:
+        stack.stop()

@@ -25,6 +25,7 @@ from vigil.analyze.cycle import observe
 from vigil.analyze.history import SeriesHistory
 from vigil.analyze.model import AlertEvent, Ticket, TicketExample
 from vigil.analyze.tickets import TicketBook, ticket_row
+from vigil.kafka.producer import json_line_records
 from vigil.kafka.topics import Topics
 from vigil.logs import get_logger
 from vigil.settings import Settings
@@ -165,5 +166,5 @@ def run(settings: Settings, stop: threading.Event) -> None:
 
 
 def _publish(producer: KafkaProducer, topic: str, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        producer.send(topic, b"\n".join(orjson.dumps(r) for r in rows)).get(timeout=30)
+    for record in json_line_records([orjson.dumps(r) for r in rows]):
+        producer.send(topic, record).get(timeout=30)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+import orjson
 
 from vigil.auth import KeyRing
 from vigil.enrich.cost import PriceBook, load_price_overrides
@@ -26,9 +27,9 @@ from vigil.enrich.stage import (
     enrich_record,
 )
 from vigil.events.validate import Limits
-from vigil.events.wire import PayloadError, encode_enriched_batch
+from vigil.events.wire import PayloadError
 from vigil.kafka import topics as t
-from vigil.kafka.producer import dead_letter, send
+from vigil.kafka.producer import dead_letter, send_lines
 from vigil.logs import get_logger
 from vigil.metrics import ENRICH_EVENTS, ENRICH_PII, ENRICH_UNPRICED
 from vigil.settings import Settings
@@ -117,8 +118,8 @@ async def emit(app: faust.App, topics: t.Topics, source: tuple[str, int, int],
     """Send the enriched records on, dead-letter the events that failed, count."""
     partition = source[1]
     if outcome.records:
-        await send(app, STAGE, topics.traces_enriched, encode_enriched_batch(outcome.records),
-                   partition=partition)
+        await send_lines(app, STAGE, topics.traces_enriched,
+                         [orjson.dumps(r) for r in outcome.records], partition=partition)
     for failure in outcome.failures:
         one = pb.TraceBatch(project_id=outcome.project_id, events=[failure.event])
         await dead_letter(app, STAGE, source, one.SerializeToString(), failure.reason)

@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from vigil.kafka.producer import json_line_records
 from vigil.kafka.topics import Topics, ensure_topics, partition_for
 from vigil.logs import get_logger
 from vigil.settings import Settings
@@ -187,11 +188,11 @@ class TracePublisher:
         if producer is None:
             raise KafkaUnavailable("Kafka connection was lost")
         try:
-            await asyncio.wait_for(
-                producer.send_and_wait(self._topics.spans,
-                                       b"\n".join(orjson.dumps(r) for r in rows),
-                                       key=rows[0]["trace_id"].encode()),
-                timeout=self._settings.ack_timeout_s)
+            for record in json_line_records([orjson.dumps(r) for r in rows]):
+                await asyncio.wait_for(
+                    producer.send_and_wait(self._topics.spans, record,
+                                           key=rows[0]["trace_id"].encode()),
+                    timeout=self._settings.ack_timeout_s)
         except (TimeoutError, KafkaError, OSError) as exc:
             await self._reset()
             raise KafkaUnavailable(f"Kafka did not confirm the spans write: {exc}") from exc

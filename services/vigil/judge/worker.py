@@ -29,7 +29,7 @@ from vigil.judge.rubric import load_rubric
 from vigil.judge.sampling import Sampler
 from vigil.judge.stage import JudgeStage
 from vigil.kafka import topics as t
-from vigil.kafka.producer import dead_letter, send
+from vigil.kafka.producer import dead_letter, send_lines
 from vigil.logs import get_logger
 from vigil.settings import Settings
 
@@ -118,8 +118,8 @@ def build_app(settings: Settings) -> faust.App:
                                   m.value or b"", f"cannot judge: {exc}")
                 continue
             if rows:
-                await send(app, STAGE, topics.judge_scores,
-                           b"\n".join(orjson.dumps(r) for r in rows), partition=m.partition)
+                await send_lines(app, STAGE, topics.judge_scores,
+                                 [orjson.dumps(r) for r in rows], partition=m.partition)
 
     @app.agent(feedback, name="judge-negative-feedback")
     async def judge_negative_feedback(stream: faust.StreamT[bytes]) -> None:
@@ -135,15 +135,13 @@ def build_app(settings: Settings) -> faust.App:
                 continue
             rows = await stage.judge_on_feedback(fb.trace_id)
             if rows:
-                await send(app, STAGE, topics.judge_scores,
-                           b"\n".join(orjson.dumps(r) for r in rows))
+                await send_lines(app, STAGE, topics.judge_scores, [orjson.dumps(r) for r in rows])
 
     @app.timer(interval=10.0)
     async def flush_sampling_counts() -> None:
         rows = stage.flush_counts()
         if rows:
-            await send(app, STAGE, topics.judge_sampling,
-                       b"\n".join(orjson.dumps(r) for r in rows))
+            await send_lines(app, STAGE, topics.judge_sampling, [orjson.dumps(r) for r in rows])
 
     return app
 

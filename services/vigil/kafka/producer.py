@@ -44,3 +44,30 @@ async def dead_letter(app: faust.App, stage: str, source: tuple[str, int, int], 
                (t.H_SOURCE_OFFSET, str(offset).encode())]
     await send(app, stage, t.dlq(topic), value, headers=headers)
     DEAD_LETTERS.labels(stage, topic).inc()
+
+
+MAX_RECORD_BYTES = 800_000  # below the producer's 1 MB request limit
+
+
+def json_line_records(lines: list[bytes], max_bytes: int = MAX_RECORD_BYTES) -> list[bytes]:
+    """JSON lines packed into as few records as fit under `max_bytes` each (a single
+    larger line gets a record of its own)."""
+    records: list[bytes] = []
+    chunk: list[bytes] = []
+    size = 0
+    for line in lines:
+        if chunk and size + len(line) + 1 > max_bytes:
+            records.append(b"\n".join(chunk))
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line) + 1
+    if chunk:
+        records.append(b"\n".join(chunk))
+    return records
+
+
+async def send_lines(app: faust.App, stage: str, topic: str, lines: list[bytes],
+                     partition: int | None = None) -> None:
+    """Send JSON lines as records small enough for Kafka, each confirmed."""
+    for record in json_line_records(lines):
+        await send(app, stage, topic, record, partition=partition)

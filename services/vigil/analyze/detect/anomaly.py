@@ -19,10 +19,11 @@ baseline of the same aggregate over comparable past windows:
 
 It fires only when the deviation (in `direction`) exceeds `z` robust sigmas AND
 `min_ratio` relative change AND `min_abs` absolute change (so tiny wiggles never
-page), the window holds at least `min_points` minutes with data (small slices do
-not flap), and, for rates, the window passes the absolute floors of its preset
-(`min_value`, `min_events`, and a binomial tail test against the baseline rate
-`max_p`: few events on little traffic are noise, not a burst). Presets per signal are in `SIGNALS`.
+page); the window holds at least `min_points` minutes with data and, given the
+request counts, at least `min_count` requests (small slices do not flap); and,
+for rates, it passes the floors of its preset (`min_value`, `min_events`, and a
+binomial tail test `max_p` against the baseline rate: a few errors on little
+traffic are noise, not a burst). Presets per signal are in `SIGNALS`.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ BAND = 30              # minutes either side of the same minute-of-week / -of-da
 MIN_SEASONAL = 30      # comparable past windows needed for a seasonal baseline
 MIN_EWMA_WINDOWS = 8   # past windows needed for the EWMA baseline
 MAD_TO_SIGMA = 1.4826
+MEANAD_TO_SIGMA = 1.2533
+IQR_TO_SIGMA = 1.349
 
 
 @dataclass(frozen=True)
@@ -64,13 +67,14 @@ class SignalSpec:
     min_points: int = 5           # minutes with data in the window
     min_events: float = 0.0       # sum(value x count) in the window, when counts are given
     max_p: float | None = None    # rates with counts: binomial tail p-value vs the baseline
+    min_count: float = 0.0        # sum(count) in the window (e.g. requests), when given
     aggregate: Aggregate = "median"
     missing_is_zero: bool = False  # counts: a minute without data is a zero
 
 
 SIGNALS: dict[str, SignalSpec] = {s.signal: s for s in (
-    SignalSpec("cost_spike", "cost_usd", "up", min_ratio=0.5),
-    SignalSpec("latency_regression", "latency_p95_ms", "up", min_ratio=0.3),
+    SignalSpec("cost_spike", "cost_usd", "up", min_ratio=0.5, min_count=30),
+    SignalSpec("latency_regression", "latency_p95_ms", "up", min_ratio=0.3, min_count=30),
     # a burst needs >= 1 % errors and >= 5 errors in the window (given request counts)
     SignalSpec("error_burst", "error_rate", "up", min_ratio=1.0, min_value=0.01,
                min_events=5, max_p=1e-5, aggregate="mean"),
@@ -91,6 +95,7 @@ class Baseline:
     center: float
     sigma: float
     n: int          # comparable past windows it was computed from
+    mean: float     # mean of the comparable minutes (the rate for the binomial test)
 
 
 def _aggregate(rows: np.ndarray, how: Aggregate) -> np.ndarray:
@@ -109,9 +114,10 @@ def _rolling(values: np.ndarray, width: int, need: int, how: Aggregate) -> np.nd
 
 
 def _seasonal(grid: Grid, end: int, width: int, period: int, periods: int, need: int,
-              how: Aggregate) -> np.ndarray:
-    """Aggregates of past windows ending within BAND minutes of `end - k * period`."""
-    found = []
+              how: Aggregate) -> tuple[np.ndarray, np.ndarray]:
+    """Aggregates of past windows ending within BAND minutes of `end - k * period`,
+    and the minutes they cover."""
+    aggs, minutes = [], []
     last_before = end - width     # the last minute before the current window
     for k in range(1, periods + 1):
         center = end - k * period
@@ -119,23 +125,40 @@ def _seasonal(grid: Grid, end: int, width: int, period: int, periods: int, need:
         if hi < grid.start:
             break
         seg = grid.values[max(lo - grid.start, 0):hi - grid.start + 1]
-        found.append(_rolling(seg, width, need, how))
-    return np.concatenate(found) if found else np.empty(0)
+        aggs.append(_rolling(seg, width, need, how))
+        minutes.append(seg)
+    if not aggs:
+        return np.empty(0), np.empty(0)
+    return np.concatenate(aggs), np.concatenate(minutes)
 
 
-def _robust(aggs: np.ndarray) -> tuple[float, float]:
-    center = float(np.median(aggs))
-    return center, MAD_TO_SIGMA * float(np.median(np.abs(aggs - center)))
+def _robust(values: np.ndarray) -> tuple[float, float]:
+    """Median and robust sigma: the larger of MAD and IQR based (the MAD of small
+    integer counts is too small), or the mean absolute deviation when both are 0
+    (a sparse slice whose windows are mostly 0 still has a spread)."""
+    center = float(np.median(values))
+    dev = np.abs(values - center)
+    q1, q3 = np.percentile(values, [25, 75])
+    sigma = max(MAD_TO_SIGMA * float(np.median(dev)), float(q3 - q1) / IQR_TO_SIGMA)
+    return center, sigma if sigma > 0 else MEANAD_TO_SIGMA * float(np.mean(dev))
 
 
 def baseline(grid: Grid, end: int, width: int, spec: SignalSpec) -> Baseline | None:
-    """The expected aggregate of the `width`-minute window ending at minute `end`."""
+    """The expected aggregate of the `width`-minute window ending at minute `end`.
+
+    Its sigma is the robust spread of the past windows' aggregates, but at least
+    the standard error of a window aggregate of independent minutes (1.2533 x the
+    minutes' robust sigma / sqrt(width)): overlapping windows of a sparse, lumpy
+    series look steadier than they are.
+    """
     need = min(spec.min_points, width)
     for method, period, periods in (("weekly", WEEK, 4), ("daily", DAY, 7)):
-        aggs = _seasonal(grid, end, width, period, periods, need, spec.aggregate)
+        aggs, minutes = _seasonal(grid, end, width, period, periods, need, spec.aggregate)
         if len(aggs) >= MIN_SEASONAL:
             center, sigma = _robust(aggs)
-            return Baseline(method, center, sigma, len(aggs))  # type: ignore[arg-type]
+            return Baseline(method, center,  # type: ignore[arg-type]
+                            max(sigma, _standard_error(minutes, width)), len(aggs),
+                            float(np.nanmean(minutes)))
     before = end - width + 1 - grid.start
     trailing = grid.values[max(before - DAY, 0):max(before, 0)]
     n = len(trailing) // width
@@ -145,9 +168,15 @@ def baseline(grid: Grid, end: int, width: int, spec: SignalSpec) -> Baseline | N
         return None
     aggs = _aggregate(rows, spec.aggregate)
     level = pd.Series(aggs).ewm(halflife=4).mean().to_numpy()
-    resid = aggs[1:] - level[:-1]
+    _, sigma = _robust(aggs[1:] - level[:-1])
     return Baseline("ewma", float(level[-1]),
-                    MAD_TO_SIGMA * float(np.median(np.abs(resid - np.median(resid)))), len(aggs))
+                    max(sigma, _standard_error(rows.ravel(), width)), len(aggs),
+                    float(np.nanmean(rows)))
+
+
+def _standard_error(minutes: np.ndarray, width: int) -> float:
+    values = minutes[~np.isnan(minutes)]
+    return MEANAD_TO_SIGMA * _robust(values)[1] / np.sqrt(width) if len(values) else 0.0
 
 
 def detect_series(history: MinuteSeries, current_window: MinuteSeries, signal: str,
@@ -159,8 +188,8 @@ def detect_series(history: MinuteSeries, current_window: MinuteSeries, signal: s
 
     Thresholds come from `spec`, else `SIGNALS[signal]`, else generic defaults;
     the keyword arguments given override them. `counts` (events behind each minute
-    of the window, e.g. requests) enables the `min_events` and `max_p` checks of
-    rate signals.
+    of the window, e.g. requests) enables the `min_count` floor and the `min_events`
+    and `max_p` checks of rate signals; pass it for small slices.
     """
     base = spec or SIGNALS.get(signal) or SignalSpec(signal, signal, direction or "up")
     overrides = {"direction": direction, "min_ratio": min_ratio, "z": z,
@@ -180,7 +209,7 @@ def detect_series(history: MinuteSeries, current_window: MinuteSeries, signal: s
         return None
     value = float(_aggregate(current, spec.aggregate))
     events, n = _events(current, window, counts) if counts is not None else (0.0, 0.0)
-    if counts is not None and events < spec.min_events:
+    if counts is not None and (events < spec.min_events or n < spec.min_count):
         return None
     b = baseline(grid, end, width, spec)
     if b is None:
@@ -197,8 +226,14 @@ def detect_series(history: MinuteSeries, current_window: MinuteSeries, signal: s
         if spec.min_value is not None:
             threshold = min(threshold, spec.min_value)
         fired = value < threshold
-    if not fired or (counts is not None and spec.max_p is not None
-                     and _binomial_p(events, n, b.center, spec.direction) >= spec.max_p):
+    if not fired:
+        return None
+    # a sparse slice's median rate (or even its rate in the comparable minutes) can be 0;
+    # the whole history's rate keeps a handful of errors from looking impossible
+    before = grid.values[:end - width + 1 - grid.start]
+    rate = max(b.center, b.mean, float(np.nanmean(before)) if np.isfinite(before).any() else 0)
+    if (counts is not None and spec.max_p is not None
+            and _binomial_p(events, n, rate, spec.direction) >= spec.max_p):
         return None
     ratio = value / b.center if b.center else float("inf")
     detail = (f"{spec.metric}: {spec.aggregate} of {width} min = {value:.4g}, "
