@@ -95,6 +95,8 @@ class Settings(BaseSettings):
                                          "the seasonal baselines.")
     analyzer_cooldown_minutes: float = Field(30.0, description="Minutes a resolved alert "
                                              "stays quiet before it may fire again.")
+    analyzer_rules_file: Path | None = Field(None, description="YAML of threshold rules "
+                                             "(examples/rules.yaml).")
     ticket_persist_windows: int = Field(3, ge=1, description="Windows a quality problem "
                                         "must persist before a retraining ticket opens.")
     notify_config_file: Path | None = Field(None, description="YAML of alert webhooks "

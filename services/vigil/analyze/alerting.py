@@ -28,10 +28,12 @@ class Observation:
     value: float
     baseline: float
     threshold: float
+    rule: str = ""  # the threshold rule's name, for rule observations
 
     @property
     def dedupe_key(self) -> str:
-        return f"{self.slice.project_id}:{self.signal}:{self.slice.label()}"
+        signal = f"{self.signal}/{self.rule}" if self.rule else self.signal
+        return f"{self.slice.project_id}:{signal}:{self.slice.label()}"
 
 
 @dataclass(slots=True)

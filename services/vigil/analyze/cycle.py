@@ -9,7 +9,9 @@ import pandas as pd
 
 from vigil.analyze.alerting import Observation
 from vigil.analyze.detect.anomaly import SIGNALS, detect_series
-from vigil.analyze.history import SeriesHistory
+from vigil.analyze.detect.rules import ThresholdRule, check_rules
+from vigil.analyze.detect.series import Finding
+from vigil.analyze.history import METRICS, SeriesHistory
 from vigil.analyze.model import Severity, SliceKey
 
 CRITICAL = {"error_burst", "traffic_drop"}
@@ -25,12 +27,16 @@ TITLES = {
 }
 
 
-def observe(history: SeriesHistory, now: datetime, window_minutes: int) -> list[Observation]:
-    """Run every signal's detector on every slice for the window ending at `now`."""
+def observe(history: SeriesHistory, now: datetime, window_minutes: int,
+            rules: list[ThresholdRule] | None = None) -> list[Observation]:
+    """Run every signal's detector, and the user's threshold rules, on every slice for
+    the window ending at `now`."""
     end = pd.Timestamp(now).floor("min")
     start = end - pd.Timedelta(minutes=window_minutes)
     found = []
     for key in history.slices():
+        if rules:
+            found.extend(_rule_observations(history, key, rules, end, start))
         for signal, spec in SIGNALS.items():
             series = history.series(key, spec.metric, fill_zero=spec.missing_is_zero)
             if series.empty:
@@ -45,6 +51,29 @@ def observe(history: SeriesHistory, now: datetime, window_minutes: int) -> list[
             if finding is not None:
                 found.append(_observation(key, signal, finding, start.to_pydatetime()))
     return found
+
+
+def _rule_observations(history: SeriesHistory, key: SliceKey, rules: list[ThresholdRule],
+                       end: pd.Timestamp, start: pd.Timestamp) -> list[Observation]:
+    series = {m: s[s.index < end] for m in METRICS if not (s := history.series(key, m)).empty}
+    out = []
+    for rule, finding in zip_rules(rules, series, key):
+        where = "/".join(p for p in (key.app, key.model) if p) or "all traffic"
+        title = f"Rule {rule.name} on {where}: {rule.metric} {rule.op} {rule.value:g}"
+        out.append(Observation(
+            "threshold_rule", key, finding.severity or rule.severity, title,
+            f"{title} for {rule.for_minutes} min since {start:%Y-%m-%d %H:%M} UTC. "
+            f"{finding.detail}", finding.value, rule.value, rule.value, rule=rule.name))
+    return out
+
+
+def zip_rules(rules: list[ThresholdRule], series: dict[str, pd.Series], key: SliceKey
+              ) -> list[tuple[ThresholdRule, Finding]]:
+    """Each firing rule with its finding (check_rules keeps the rules' order)."""
+    pairs = []
+    for rule in rules:
+        pairs.extend((rule, f) for f in check_rules([rule], series, key))
+    return pairs
 
 
 def _observation(key: SliceKey, signal: str, finding: object, since: datetime

@@ -22,6 +22,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from vigil.analyze.alerting import AlertBook, Observation
 from vigil.analyze.cycle import observe
+from vigil.analyze.detect.rules import load_threshold_rules
 from vigil.analyze.history import SeriesHistory
 from vigil.analyze.model import AlertEvent, Ticket, TicketExample
 from vigil.analyze.tickets import TicketBook, ticket_row
@@ -71,6 +72,8 @@ class Analyzer:
         self.alerts = AlertBook(cooldown=timedelta(minutes=settings.analyzer_cooldown_minutes))
         self.tickets = TicketBook(persist_windows=settings.ticket_persist_windows)
         self._fetched_until: datetime | None = None
+        self.rules = (load_threshold_rules(settings.analyzer_rules_file)
+                      if settings.analyzer_rules_file else [])
 
     def cycle(self, now: datetime) -> tuple[list[AlertEvent], list[Ticket]]:
         until = now.replace(second=0, microsecond=0)
@@ -79,7 +82,8 @@ class Analyzer:
         self.history.merge(self.reader.series(since, until))
         self.history.trim(until)
         self._fetched_until = until
-        observations = observe(self.history, until, self.settings.analyzer_window_minutes)
+        observations = observe(self.history, until, self.settings.analyzer_window_minutes,
+                               self.rules)
         events = self.alerts.update(observations, until)
         window_start = until - timedelta(minutes=self.settings.analyzer_window_minutes)
         candidates = [self._ticket(o, window_start, until) for o in observations

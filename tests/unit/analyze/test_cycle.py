@@ -46,3 +46,19 @@ def test_a_latency_regression_fires_one_alert() -> None:
     assert event.status == "firing"
     assert event.dedupe_key == "p:latency_regression:app=bot,model=gpt-4o"
     assert event.title == "p95 latency of bot/gpt-4o is 3.0x normal"
+
+
+def test_threshold_rules_fire_beside_the_detectors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from vigil.analyze.detect.rules import load_threshold_rules
+
+    example = load_threshold_rules(Path(__file__).parents[3] / "examples" / "rules.yaml")
+    assert {r.name for r in example} == {"p95-over-8s", "support-bot-errors"}
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text("rules:\n  - {name: slow, metric: latency_p95_ms, op: '>', "
+                          "value: 700, for_minutes: 5, severity: critical}\n")
+    found = observe(_history(), NOW, 15, load_threshold_rules(rules_file))
+    [rule] = [o for o in found if o.signal == "threshold_rule"]
+    assert rule.severity == "critical" and rule.dedupe_key == \
+        "p:threshold_rule/slow:app=bot,model=gpt-4o"
