@@ -97,6 +97,8 @@ class Settings(BaseSettings):
                                              "stays quiet before it may fire again.")
     analyzer_rules_file: Path | None = Field(None, description="YAML of threshold rules "
                                              "(examples/rules.yaml).")
+    budgets_file: Path | None = Field(None, description="YAML of spend budgets per project / "
+                                      "app / user and day / month (examples/budgets.yaml).")
     ticket_persist_windows: int = Field(3, ge=1, description="Windows a quality problem "
                                         "must persist before a retraining ticket opens.")
     notify_config_file: Path | None = Field(None, description="YAML of alert webhooks "

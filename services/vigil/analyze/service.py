@@ -21,6 +21,7 @@ import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from vigil.analyze.alerting import AlertBook, Observation
+from vigil.analyze.budgets import Budget, check_budget, load_budgets, period_bounds
 from vigil.analyze.cycle import observe
 from vigil.analyze.detect.rules import load_threshold_rules
 from vigil.analyze.history import SeriesHistory
@@ -55,6 +56,14 @@ class StoreReader:
         r.raise_for_status()
         return {t["dedupe_key"]: (t["ticket_id"], t["status"]) for t in r.json()["tickets"]}
 
+    def spend(self, budget: Budget, since: datetime, until: datetime) -> tuple[float, float]:
+        r = self._http.get("/internal/analysis/spend", params={
+            "project_id": budget.project, "app": budget.app, "user_id": budget.user,
+            "since": since.isoformat(), "until": until.isoformat()})
+        r.raise_for_status()
+        doc = r.json()
+        return float(doc["cost_usd"] or 0.0), float(doc["last_hour_cost_usd"] or 0.0)
+
     def examples(self, obs: Observation, since: datetime, until: datetime
                  ) -> list[dict[str, Any]]:
         r = self._http.get("/internal/analysis/examples", params={
@@ -74,6 +83,7 @@ class Analyzer:
         self._fetched_until: datetime | None = None
         self.rules = (load_threshold_rules(settings.analyzer_rules_file)
                       if settings.analyzer_rules_file else [])
+        self.budgets = load_budgets(settings.budgets_file) if settings.budgets_file else []
 
     def cycle(self, now: datetime) -> tuple[list[AlertEvent], list[Ticket]]:
         until = now.replace(second=0, microsecond=0)
@@ -84,6 +94,7 @@ class Analyzer:
         self._fetched_until = until
         observations = observe(self.history, until, self.settings.analyzer_window_minutes,
                                self.rules)
+        observations.extend(self._budget_observations(until))
         events = self.alerts.update(observations, until)
         window_start = until - timedelta(minutes=self.settings.analyzer_window_minutes)
         candidates = [self._ticket(o, window_start, until) for o in observations
@@ -91,6 +102,15 @@ class Analyzer:
         if candidates:
             self._sync_ticket_states()
         return events, self.tickets.observe(candidates, until)
+
+    def _budget_observations(self, now: datetime) -> list[Observation]:
+        found = []
+        for budget in self.budgets:
+            start, _ = period_bounds(budget.period, now)
+            spent, last_hour = self.reader.spend(budget, start, now)
+            if (obs := check_budget(budget, spent, last_hour, now)) is not None:
+                found.append(obs)
+        return found
 
     def _sync_ticket_states(self) -> None:
         """Take in acks and resolves made through the API, and, after a restart, the

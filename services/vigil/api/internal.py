@@ -96,6 +96,21 @@ def internal_router(store: Store, token: str) -> APIRouter:
             "p": project_id, "app": app, "model": model, "since": since, "until": until,
             "max_score": max_score, "limit": limit})}
 
+    @router.get("/analysis/spend", dependencies=[Depends(service)])
+    def spend(project_id: str, since: str, until: str, app: str = "", user_id: str = ""
+              ) -> dict[str, Any]:
+        """Spend of a project (or one app / one user of it) since the period began, and
+        in the last hour, for budgets."""
+        return store.rows(
+            "SELECT sum(total_cost) AS cost_usd, sumIf(total_cost, start_time >= "
+            "parseDateTime64BestEffort({until:String}, 3) - INTERVAL 1 HOUR) AS "
+            "last_hour_cost_usd FROM traces WHERE project_id = {p:String} "
+            "AND ({app:String} = '' OR app = {app:String}) "
+            "AND ({u:String} = '' OR user_id = {u:String}) "
+            "AND start_time >= parseDateTime64BestEffort({since:String}, 3) "
+            "AND start_time < parseDateTime64BestEffort({until:String}, 3)",
+            {"p": project_id, "app": app, "u": user_id, "since": since, "until": until})[0]
+
     @router.get("/tickets/states", dependencies=[Depends(service)])
     def ticket_states() -> dict[str, Any]:
         """The current status of every ticket (its latest version), all projects."""
