@@ -99,6 +99,12 @@ class Settings(BaseSettings):
                                              "(examples/rules.yaml).")
     budgets_file: Path | None = Field(None, description="YAML of spend budgets per project / "
                                       "app / user and day / month (examples/budgets.yaml).")
+    analyzer_drift_every_cycles: int = Field(15, ge=1, description="Drift is checked "
+                                             "every this many cycles.")
+    drift_window_minutes: int = Field(60, ge=1, description="Current window of drift checks.")
+    drift_reference_hours: float = Field(24.0, description="Trailing reference before it.")
+    drift_min_samples: int = Field(200, ge=10, description="Traces per window a drift test "
+                                   "needs (smaller slices are not tested).")
     ticket_persist_windows: int = Field(3, ge=1, description="Windows a quality problem "
                                         "must persist before a retraining ticket opens.")
     notify_config_file: Path | None = Field(None, description="YAML of alert webhooks "

@@ -56,9 +56,11 @@ def test_a_latency_regression_pages_on_call(tmp_path_factory: pytest.TempPathFac
             "routing_key: rk-1, min_severity: warning}\n"
             f"  - {{name: hook, type: generic, url: '{receiver.base_url}/hook', "
             "secret_env: VIGIL_TEST_WEBHOOK_SECRET, min_severity: info}\n")
+        budgets = root / "budgets.yaml"
+        budgets.write_text("budgets:\n  - {project: project-a, period: day, limit_usd: 0.01}\n")
         stack = Stack(root, broker.bootstrap, VIGIL_ANALYZER_INTERVAL_S="2",
                       VIGIL_ANALYZER_WINDOW_MINUTES="15", VIGIL_ANALYZER_HISTORY_DAYS="2",
-                      VIGIL_NOTIFY_CONFIG_FILE=str(config),
+                      VIGIL_NOTIFY_CONFIG_FILE=str(config), VIGIL_BUDGETS_FILE=str(budgets),
                       VIGIL_TEST_WEBHOOK_SECRET=SECRET.decode())
         try:
             stack.start("sink", "enrich", "ingest")
@@ -68,16 +70,20 @@ def test_a_latency_regression_pages_on_call(tmp_path_factory: pytest.TempPathFac
             wait_until(lambda: stack.get("/v1/stats")["traces"] >= len(events), 300,
                        "the history stored")
             stack.start("analyze", "notify")
-            [alert] = wait_until(lambda: [a for a in stack.get("/v1/alerts?status=firing")
-                                          ["alerts"]], 180, "a firing alert")
-            assert alert["signal"] == "latency_regression"
+            firing = wait_until(lambda: (a := stack.get("/v1/alerts?status=firing")["alerts"])
+                                and len(a) >= 2 and a, 180, "two firing alerts")
+            by_signal = {a["signal"]: a for a in firing}
+            assert set(by_signal) == {"latency_regression", "budget_exceeded"}
+            assert by_signal["budget_exceeded"]["severity"] == "critical"
+            alert = by_signal["latency_regression"]
             assert alert["slice"]["app"] == "checkout-bot"
             assert alert["value"] > 2 * alert["baseline"]
-            pages = wait_until(lambda: receiver.delivered("/pd"), 60, "the PagerDuty page")
-            assert pages[0].json["event_action"] == "trigger"
-            assert pages[0].json["dedup_key"] == alert["dedupe_key"]
+            pages = wait_until(lambda: len(p := receiver.delivered("/pd")) >= 2 and p, 60,
+                               "the PagerDuty pages")
+            assert {p.json["event_action"] for p in pages} == {"trigger"}
+            assert alert["dedupe_key"] in {p.json["dedup_key"] for p in pages}
             hooks = wait_until(lambda: receiver.delivered("/hook"), 60, "the signed webhook")
-            assert hooks[0].json["dedupe_key"] == alert["dedupe_key"]  # 2xx: signature ok
+            assert alert["dedupe_key"] in {h.json["dedupe_key"] for h in hooks}  # 2xx: signed
         finally:
             stack.stop()
 
@@ -128,5 +134,36 @@ def test_a_persistent_quality_drop_opens_exactly_one_ticket_with_its_dataset(
         acked = httpx.post(f"{stack.api_url}/v1/tickets/{ticket['ticket_id']}/acknowledge",
                            headers={"authorization": f"Bearer {KEY_A}"}, timeout=30)
         assert acked.json()["status"] == "acknowledged"
+    finally:
+        stack.stop()
+
+
+def test_input_drift_is_reported_with_an_evidently_report(
+        tmp_path_factory: pytest.TempPathFactory, broker: Broker) -> None:
+    root = tmp_path_factory.mktemp("drift")
+    stack = Stack(root, broker.bootstrap, VIGIL_ANALYZER_INTERVAL_S="2",
+                  VIGIL_ANALYZER_WINDOW_MINUTES="15", VIGIL_ANALYZER_HISTORY_DAYS="2",
+                  VIGIL_ANALYZER_DRIFT_EVERY_CYCLES="1", VIGIL_DRIFT_MIN_SAMPLES="100")
+    try:
+        stack.start("sink", "enrich", "ingest")
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        events = _history(now, minutes=1440, per_minute=3, slow_last=0)
+        for e in events[-180:]:  # the last hour: long prompts about something else
+            e.prompt[1].content = "Translate this legal contract clause into German " * 20
+            e.input_tokens = 2500 + e.input_tokens
+        asyncio.run(_emit_all(stack.target, events))
+        wait_until(lambda: stack.get("/v1/stats")["traces"] >= len(events), 300,
+                   "the history stored")
+        stack.start("analyze")
+        alerts = wait_until(lambda: [a for a in stack.get("/v1/alerts")["alerts"]
+                                     if a["signal"] == "input_drift"], 180, "input drift")
+        assert alerts[0]["slice"]["app"] == "checkout-bot"
+        [report] = wait_until(lambda: [r for r in stack.get("/v1/drift/reports")["reports"]
+                                       if r["drifted_features"]], 60, "a drift report")
+        assert {"input_tokens", "prompt_text"} <= set(report["drifted_features"])
+        assert "latency_ms" not in report["drifted_features"]
+        html = httpx.get(f"{stack.api_url}/v1/drift/reports/{report['report_id']}/html",
+                         headers={"authorization": f"Bearer {KEY_A}"}, timeout=30)
+        assert html.status_code == 200 and "<html" in html.text.lower()
     finally:
         stack.stop()

@@ -23,9 +23,11 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from vigil.analyze.alerting import AlertBook, Observation
 from vigil.analyze.budgets import Budget, check_budget, load_budgets, period_bounds
 from vigil.analyze.cycle import observe
+from vigil.analyze.detect.drift import evidently_report
 from vigil.analyze.detect.rules import load_threshold_rules
+from vigil.analyze.drift_check import check_drift, columns, report_rows
 from vigil.analyze.history import SeriesHistory
-from vigil.analyze.model import AlertEvent, Ticket, TicketExample
+from vigil.analyze.model import AlertEvent, SliceKey, Ticket, TicketExample
 from vigil.analyze.tickets import TicketBook, ticket_row
 from vigil.kafka.producer import json_line_records
 from vigil.kafka.topics import Topics
@@ -33,7 +35,7 @@ from vigil.logs import get_logger
 from vigil.settings import Settings
 
 log = get_logger(__name__)
-TICKET_SIGNALS = {"quality_drop", "negative_feedback"}
+TICKET_SIGNALS = {"quality_drop", "negative_feedback", "input_drift", "output_drift"}
 
 
 class StoreReader:
@@ -55,6 +57,14 @@ class StoreReader:
         r = self._http.get("/internal/tickets/states")
         r.raise_for_status()
         return {t["dedupe_key"]: (t["ticket_id"], t["status"]) for t in r.json()["tickets"]}
+
+    def sample(self, key: SliceKey, since: datetime, until: datetime, limit: int
+               ) -> list[dict[str, Any]]:
+        r = self._http.get("/internal/analysis/sample", params={
+            "project_id": key.project_id, "app": key.app, "model": key.model,
+            "since": since.isoformat(), "until": until.isoformat(), "limit": limit})
+        r.raise_for_status()
+        return list(r.json()["rows"])
 
     def spend(self, budget: Budget, since: datetime, until: datetime) -> tuple[float, float]:
         r = self._http.get("/internal/analysis/spend", params={
@@ -84,6 +94,10 @@ class Analyzer:
         self.rules = (load_threshold_rules(settings.analyzer_rules_file)
                       if settings.analyzer_rules_file else [])
         self.budgets = load_budgets(settings.budgets_file) if settings.budgets_file else []
+        self.drift_rows: list[dict[str, Any]] = []  # reports of the last cycle, to publish
+        self.drift_html: list[dict[str, Any]] = []
+        self._drift_reports: dict[str, dict[str, Any]] = {}
+        self._cycles = 0
 
     def cycle(self, now: datetime) -> tuple[list[AlertEvent], list[Ticket]]:
         until = now.replace(second=0, microsecond=0)
@@ -95,6 +109,11 @@ class Analyzer:
         observations = observe(self.history, until, self.settings.analyzer_window_minutes,
                                self.rules)
         observations.extend(self._budget_observations(until))
+        self._cycles += 1
+        self.drift_rows, self.drift_html = [], []
+        if self._cycles % self.settings.analyzer_drift_every_cycles == 1 or \
+                self.settings.analyzer_drift_every_cycles == 1:
+            observations.extend(self._drift_observations(until))
         events = self.alerts.update(observations, until)
         window_start = until - timedelta(minutes=self.settings.analyzer_window_minutes)
         candidates = [self._ticket(o, window_start, until) for o in observations
@@ -102,6 +121,33 @@ class Analyzer:
         if candidates:
             self._sync_ticket_states()
         return events, self.tickets.observe(candidates, until)
+
+    def _drift_observations(self, now: datetime) -> list[Observation]:
+        s = self.settings
+        cur = (now - timedelta(minutes=s.drift_window_minutes), now)
+        ref = (cur[0] - timedelta(hours=s.drift_reference_hours), cur[0])
+        found = []
+        for key in self.history.slices():
+            current = self.reader.sample(key, *cur, limit=2000)
+            if len(current) < s.drift_min_samples:
+                continue
+            reference = self.reader.sample(key, *ref, limit=2000)
+            if len(reference) < s.drift_min_samples:
+                continue
+            report, observations = check_drift(key, reference, current, s.drift_min_samples)
+            evidently = None
+            if observations:
+                import pandas as pd
+
+                evidently = evidently_report(pd.DataFrame(columns(reference)),
+                                             pd.DataFrame(columns(current)))
+                for obs in observations:
+                    self._drift_reports[obs.dedupe_key] = report.to_json()
+            row, html = report_rows(key, report, (*ref, *cur), evidently, now)
+            self.drift_rows.append(row)
+            self.drift_html.extend(html)
+            found.extend(observations)
+        return found
 
     def _budget_observations(self, now: datetime) -> list[Observation]:
         found = []
@@ -131,7 +177,8 @@ class Analyzer:
                     for m in orjson.loads(r["prompt"] or "[]")],
             completion=r["completion"], score=r["score"], feedback=r["feedback"] or "",
             start_time=r["start_time"]) for r in rows]
-        metric = "judge_score_mean" if obs.signal == "quality_drop" else "negative_feedback_rate"
+        metric = {"quality_drop": "judge_score_mean", "negative_feedback": "negative_feedback_rate"
+                  }.get(obs.signal, "drifted_features")
         return Ticket(
             ticket_id="", dedupe_key=obs.dedupe_key, status="open",
             project_id=obs.slice.project_id, signal=obs.signal, title=obs.title,
@@ -140,7 +187,8 @@ class Analyzer:
                    "prompt_version": obs.slice.prompt_version,
                    "environment": obs.slice.environment},
             window_start=since.isoformat(), window_end=end.isoformat(),
-            before={metric: obs.baseline}, after={metric: obs.value}, drift_report={},
+            before={metric: obs.baseline}, after={metric: obs.value},
+            drift_report=self._drift_reports.get(obs.dedupe_key, {}),
             examples=examples[:10], dataset_size=len(examples), opened_at="", updated_at="")
 
 
@@ -181,6 +229,8 @@ def run(settings: Settings, stop: threading.Event) -> None:
             _publish(producer, topics.alerts, [e.to_json() for e in events])
             _publish(producer, topics.tickets,
                      [ticket_row(t, str(uuid.uuid4())) for t in tickets])
+            _publish(producer, topics.drift_report_html, analyzer.drift_html)
+            _publish(producer, topics.drift_reports, analyzer.drift_rows)
             log.info("analysis cycle", seconds=round(time.perf_counter() - started, 3),
                      slices=len(analyzer.history.slices()), alert_events=len(events),
                      tickets=len(tickets))

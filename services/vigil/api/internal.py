@@ -111,6 +111,22 @@ def internal_router(store: Store, token: str) -> APIRouter:
             "AND start_time < parseDateTime64BestEffort({until:String}, 3)",
             {"p": project_id, "app": app, "u": user_id, "since": since, "until": until})[0]
 
+    @router.get("/analysis/sample", dependencies=[Depends(service)])
+    def sample(project_id: str, app: str, model: str, since: str, until: str,
+               limit: Annotated[int, Query(ge=1, le=20_000)] = 2000) -> dict[str, Any]:
+        """A random sample of a slice's traces in [since, until), the drift features."""
+        return {"rows": store.rows(
+            "SELECT input_tokens, output_tokens, latency_ms, total_cost, "
+            "length(prompt) AS prompt_chars, length(completion) AS completion_chars, "
+            "finish_reason, status, substring(prompt, 1, 2000) AS prompt_text "
+            "FROM traces WHERE project_id = {p:String} AND app = {app:String} "
+            "AND model = {model:String} "
+            "AND start_time >= parseDateTime64BestEffort({since:String}, 3) "
+            "AND start_time < parseDateTime64BestEffort({until:String}, 3) "
+            "ORDER BY cityHash64(event_id) LIMIT {n:UInt32}",
+            {"p": project_id, "app": app, "model": model, "since": since, "until": until,
+             "n": limit})}
+
     @router.get("/tickets/states", dependencies=[Depends(service)])
     def ticket_states() -> dict[str, Any]:
         """The current status of every ticket (its latest version), all projects."""

@@ -3,6 +3,8 @@ dataset download (fine-tuning JSONL or CSV). A key sees its own project only."""
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import uuid
 from datetime import UTC, datetime
@@ -72,6 +74,37 @@ def tickets_router(store: Store) -> APIRouter:
         media = "application/jsonl" if format == "jsonl" else "text/csv"
         return Response(body, media_type=media, headers={
             "content-disposition": f'attachment; filename="ticket-{ticket_id}.{format}"'})
+
+    @router.get("/drift/reports")
+    def drift_reports(project_id: Project,
+                      hours: Annotated[float, Query(gt=0, le=24 * 90)] = 24,
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+        """Drift analyses, newest first (without the evidently HTML)."""
+        rows = store.rows(
+            "SELECT report_id, run_at, app, model, reference_start, reference_end, "
+            "current_start, current_end, drifted_features, report, "
+            "html_parts > 0 AS has_html FROM drift_reports "
+            "WHERE project_id = {p:String} AND run_at >= now64(3) - toIntervalSecond({s:UInt64}) "
+            "ORDER BY run_at DESC LIMIT {n:UInt32}",
+            {"p": project_id, "s": int(hours * 3600), "n": limit})
+        for r in rows:
+            r["report"] = json.loads(r["report"])
+        return {"reports": rows}
+
+    @router.get("/drift/reports/{report_id}/html")
+    def drift_html(report_id: str, project_id: Project) -> Response:
+        """The evidently report of a drift analysis, as HTML."""
+        parts = store.rows(
+            "SELECT part, any(data) AS data FROM drift_report_html "
+            "WHERE project_id = {p:String} AND report_id = {r:String} "
+            "GROUP BY part ORDER BY part", {"p": project_id, "r": report_id})
+        expected = store.rows(
+            "SELECT html_parts FROM drift_reports WHERE project_id = {p:String} "
+            "AND report_id = {r:String} LIMIT 1", {"p": project_id, "r": report_id})
+        if not parts or not expected or len(parts) != expected[0]["html_parts"]:
+            raise HTTPException(404, "no (complete) evidently report for this drift analysis")
+        packed = "".join(p["data"] for p in parts)
+        return Response(gzip.decompress(base64.b64decode(packed)), media_type="text/html")
 
     return router
 

@@ -44,6 +44,8 @@ class Topics:
     alerts: str
     tickets: str
     alert_deliveries: str
+    drift_reports: str
+    drift_report_html: str
     analyzer_lease: str
 
     @classmethod
@@ -59,6 +61,8 @@ class Topics:
             alerts=settings.topic("alerts"),
             tickets=settings.topic("tickets"),
             alert_deliveries=settings.topic("alert.deliveries"),
+            drift_reports=settings.topic("drift.reports"),
+            drift_report_html=settings.topic("drift.report_html"),
             analyzer_lease=settings.topic("analyzer.lease"),
         )
 
@@ -66,7 +70,7 @@ class Topics:
     def consumed(self) -> tuple[str, ...]:
         return (self.traces_raw, self.traces_enriched, self.feedback, self.traces_app,
                 self.judge_scores, self.judge_sampling, self.spans, self.alerts,
-                self.tickets)
+                self.tickets, self.drift_reports, self.drift_report_html)
 
     @property
     def all(self) -> tuple[str, ...]:

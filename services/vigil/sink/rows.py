@@ -93,6 +93,16 @@ TICKETS = _spec(
     window_end=_STR, before=_MAP, after=_MAP, drift_report=_STR, examples=_STR,
     dataset_size=_INT, opened_at=_STR, reopened=_INT,
 )
+DRIFT_REPORTS = _spec(
+    "drift_reports", "report_id", "run_at", {"run_at"},
+    project_id=_STR, run_at=_STR, report_id=_STR, app=_STR, model=_STR,
+    reference_start=_STR, reference_end=_STR, current_start=_STR, current_end=_STR,
+    drifted_features=(list,), report=_STR, evidently_json=_STR, html_parts=_INT,
+)
+DRIFT_REPORT_HTML = _spec(
+    "drift_report_html", "part_id", "run_at", {"run_at"},
+    project_id=_STR, run_at=_STR, part_id=_STR, report_id=_STR, part=_INT, data=_STR,
+)
 TRACE_COLUMNS = TRACES.columns
 FEEDBACK_COLUMNS = (
     "project_id", "time", "feedback_id", "trace_id", "kind", "value", "comment", "user_id",

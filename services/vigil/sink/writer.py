@@ -38,6 +38,8 @@ from vigil.metrics import (
 from vigil.settings import Settings
 from vigil.sink.rows import (
     ALERTS,
+    DRIFT_REPORT_HTML,
+    DRIFT_REPORTS,
     FEEDBACK_COLUMNS,
     JUDGE_SAMPLING,
     SCORES,
@@ -94,7 +96,9 @@ class TraceSink:
         self._topics = t.Topics.from_settings(settings)
         self._specs = {self._topics.traces_enriched: TRACES, self._topics.judge_scores: SCORES,
                        self._topics.judge_sampling: JUDGE_SAMPLING, self._topics.spans: SPANS,
-                       self._topics.alerts: ALERTS, self._topics.tickets: TICKETS}
+                       self._topics.alerts: ALERTS, self._topics.tickets: TICKETS,
+                       self._topics.drift_reports: DRIFT_REPORTS,
+                       self._topics.drift_report_html: DRIFT_REPORT_HTML}
         self._batch = Batch()
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
