@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     drift_reference_hours: float = Field(24.0, description="Trailing reference before it.")
     drift_min_samples: int = Field(200, ge=10, description="Traces per window a drift test "
                                    "needs (smaller slices are not tested).")
+    ticket_webhook_url: str = Field("", description="Where new retraining tickets are "
+                                    "POSTed (a body GitHub Issues and Jira accept).")
     ticket_persist_windows: int = Field(3, ge=1, description="Windows a quality problem "
                                         "must persist before a retraining ticket opens.")
     notify_config_file: Path | None = Field(None, description="YAML of alert webhooks "

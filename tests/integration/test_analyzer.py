@@ -93,7 +93,10 @@ def test_a_persistent_quality_drop_opens_exactly_one_ticket_with_its_dataset(
     import json
 
     root = tmp_path_factory.mktemp("tickets")
+    receiver = WebhookReceiver()
+    receiver.start()
     stack = Stack(root, broker.bootstrap, VIGIL_JUDGE_RATE="1.0",
+                  VIGIL_TICKET_WEBHOOK_URL=f"{receiver.base_url}/issues",
                   VIGIL_ANALYZER_INTERVAL_S="2", VIGIL_ANALYZER_WINDOW_MINUTES="15",
                   VIGIL_ANALYZER_HISTORY_DAYS="2", VIGIL_TICKET_PERSIST_WINDOWS="3")
     try:
@@ -134,8 +137,12 @@ def test_a_persistent_quality_drop_opens_exactly_one_ticket_with_its_dataset(
         acked = httpx.post(f"{stack.api_url}/v1/tickets/{ticket['ticket_id']}/acknowledge",
                            headers={"authorization": f"Bearer {KEY_A}"}, timeout=30)
         assert acked.json()["status"] == "acknowledged"
+        [issue] = wait_until(lambda: receiver.delivered("/issues"), 30, "the ticket webhook")
+        assert issue.json["title"].startswith("[Vigil]") and "checkout-bot" in issue.json["body"]
+        assert issue.json["fields"]["summary"] == issue.json["title"]  # Jira shape too
     finally:
         stack.stop()
+        receiver.stop()
 
 
 def test_input_drift_is_reported_with_an_evidently_report(

@@ -28,7 +28,7 @@ from vigil.analyze.detect.rules import load_threshold_rules
 from vigil.analyze.drift_check import check_drift, columns, report_rows
 from vigil.analyze.history import SeriesHistory
 from vigil.analyze.model import AlertEvent, SliceKey, Ticket, TicketExample
-from vigil.analyze.tickets import TicketBook, ticket_row
+from vigil.analyze.tickets import TicketBook, issue_payload, ticket_row
 from vigil.kafka.producer import json_line_records
 from vigil.kafka.topics import Topics
 from vigil.logs import get_logger
@@ -212,6 +212,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
     producer = KafkaProducer(bootstrap_servers=servers, acks="all", client_id="vigil-analyzer")
     analyzer = Analyzer(settings, StoreReader(settings))
     next_run = time.monotonic()
+    sent_tickets: set[tuple[str, int]] = set()
     try:
         while not stop.is_set():
             lease.poll(timeout_ms=500)
@@ -229,6 +230,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
             _publish(producer, topics.alerts, [e.to_json() for e in events])
             _publish(producer, topics.tickets,
                      [ticket_row(t, str(uuid.uuid4())) for t in tickets])
+            _post_tickets(settings, tickets, sent_tickets)
             _publish(producer, topics.drift_report_html, analyzer.drift_html)
             _publish(producer, topics.drift_reports, analyzer.drift_rows)
             log.info("analysis cycle", seconds=round(time.perf_counter() - started, 3),
@@ -237,6 +239,26 @@ def run(settings: Settings, stop: threading.Event) -> None:
     finally:
         lease.close()
         producer.close(timeout=5)
+
+
+def _post_tickets(settings: Settings, tickets: list[Ticket], sent: set[tuple[str, int]]
+                  ) -> None:
+    """Opened and reopened tickets to the ticket webhook (GitHub / Jira shaped), once
+    each, with a few retries; a failure is logged, the ticket stays in the store."""
+    url = settings.ticket_webhook_url
+    if not url:
+        return
+    for ticket in tickets:
+        if ticket.status != "open" or (ticket.ticket_id, ticket.reopened) in sent:
+            continue
+        sent.add((ticket.ticket_id, ticket.reopened))
+        for attempt in range(4):
+            try:
+                httpx.post(url, json=issue_payload(ticket), timeout=10).raise_for_status()
+                break
+            except httpx.HTTPError as exc:
+                log.warning("ticket webhook failed", attempt=attempt + 1, error=str(exc))
+                time.sleep(0.5 * 2 ** attempt)
 
 
 def _publish(producer: KafkaProducer, topic: str, rows: list[dict[str, Any]]) -> None:

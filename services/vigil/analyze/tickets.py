@@ -119,3 +119,24 @@ def ticket_row(ticket: Ticket, version_id: str) -> dict[str, object]:
         "dataset_size": ticket.dataset_size, "opened_at": ticket.opened_at,
         "reopened": ticket.reopened,
     }
+
+
+def issue_payload(ticket: Ticket, dashboard_url: str = "") -> dict[str, object]:
+    """A ticket as one JSON body that a GitHub "create an issue" call (title, body,
+    labels) and a Jira "create issue" call (fields.summary, .description, .labels,
+    .issuetype) can both take."""
+    where = ", ".join(f"{k}={v}" for k, v in ticket.slice.items() if v) or "all traffic"
+    labels = ["vigil", "retraining", ticket.signal.replace("_", "-"), ticket.project_id]
+    body = (f"{ticket.description}\n\n**Slice:** {where}  \n"
+            f"**Window:** {ticket.window_start} to {ticket.window_end}  \n"
+            f"**Before:** {ticket.before}  \n**After:** {ticket.after}  \n"
+            f"**Candidate dataset:** {ticket.dataset_size} traces "
+            f"(`vigil tickets export {ticket.ticket_id}`)"
+            + (f"  \n**Dashboard:** {dashboard_url}" if dashboard_url else ""))
+    return {
+        "title": f"[Vigil] {ticket.title}", "body": body, "labels": labels,
+        "fields": {"summary": f"[Vigil] {ticket.title}", "description": body,
+                   "labels": labels, "issuetype": {"name": "Task"}},
+        "vigil": {"ticket_id": ticket.ticket_id, "status": ticket.status,
+                  "dedupe_key": ticket.dedupe_key, "reopened": ticket.reopened},
+    }
