@@ -71,6 +71,28 @@ LIMIT {limit:UInt32}
 """
 
 
+SAMPLE_SQL = """
+SELECT input_tokens, output_tokens, latency_ms, total_cost, length(prompt) AS prompt_chars,
+       length(completion) AS completion_chars, finish_reason, status,
+       substring(prompt, 1, 2000) AS prompt_text
+FROM traces
+WHERE project_id = {p:String} AND app = {app:String} AND model = {model:String}
+  AND start_time >= parseDateTime64BestEffort({since:String}, 3)
+  AND start_time < parseDateTime64BestEffort({until:String}, 3)
+ORDER BY cityHash64(event_id) LIMIT {n:UInt32}
+"""
+
+
+def series_rows(store: Store, since: str, until: str) -> list[dict[str, Any]]:
+    return store.rows(SERIES_SQL, {"since": since, "until": until})
+
+
+def sample_rows(store: Store, project_id: str, app: str, model: str, since: str, until: str,
+                limit: int) -> list[dict[str, Any]]:
+    return store.rows(SAMPLE_SQL, {"p": project_id, "app": app, "model": model,
+                                   "since": since, "until": until, "n": limit})
+
+
 def internal_router(store: Store, token: str) -> APIRouter:
     router = APIRouter(prefix="/internal", include_in_schema=False)
 
@@ -85,7 +107,7 @@ def internal_router(store: Store, token: str) -> APIRouter:
     @router.get("/analysis/series", dependencies=[Depends(service)])
     def series(since: str, until: str) -> dict[str, Any]:
         """Per-minute metrics per (project, app, model) in [since, until)."""
-        return {"points": store.rows(SERIES_SQL, {"since": since, "until": until})}
+        return {"points": series_rows(store, since, until)}
 
     @router.get("/analysis/examples", dependencies=[Depends(service)])
     def examples(project_id: str, app: str, model: str, since: str, until: str,
@@ -115,17 +137,7 @@ def internal_router(store: Store, token: str) -> APIRouter:
     def sample(project_id: str, app: str, model: str, since: str, until: str,
                limit: Annotated[int, Query(ge=1, le=20_000)] = 2000) -> dict[str, Any]:
         """A random sample of a slice's traces in [since, until), the drift features."""
-        return {"rows": store.rows(
-            "SELECT input_tokens, output_tokens, latency_ms, total_cost, "
-            "length(prompt) AS prompt_chars, length(completion) AS completion_chars, "
-            "finish_reason, status, substring(prompt, 1, 2000) AS prompt_text "
-            "FROM traces WHERE project_id = {p:String} AND app = {app:String} "
-            "AND model = {model:String} "
-            "AND start_time >= parseDateTime64BestEffort({since:String}, 3) "
-            "AND start_time < parseDateTime64BestEffort({until:String}, 3) "
-            "ORDER BY cityHash64(event_id) LIMIT {n:UInt32}",
-            {"p": project_id, "app": app, "model": model, "since": since, "until": until,
-             "n": limit})}
+        return {"rows": sample_rows(store, project_id, app, model, since, until, limit)}
 
     @router.get("/tickets/states", dependencies=[Depends(service)])
     def ticket_states() -> dict[str, Any]:
