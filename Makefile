@@ -43,11 +43,13 @@ protos-check: $(STAMP)  ## fail when the generated code is stale
 	    rm -rf .protos-check; exit 1; }; done
 	@rm -rf .protos-check; echo "generated protobuf code is up to date"
 
-bench: $(STAMP)  ## measure pipeline, OTLP, SDK and judge (see bench/README.md)
+bench: $(STAMP)  ## measure pipeline, OTLP, SDK, judge, analyzer (see bench/README.md)
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.otlp
 	$(BIN)/python -m bench.sdk_overhead
 	$(BIN)/python -m bench.judge_evaluators
+	$(BIN)/python -m bench.detectors
+	$(BIN)/python -m bench.analyzer
 
 clean:  ## remove the virtualenv and local data
 	rm -rf $(VENV) .vigil
