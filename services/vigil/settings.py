@@ -7,6 +7,7 @@ Stage code never reads the environment: it receives this object.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -103,6 +104,9 @@ class Settings(BaseSettings):
                                              "every this many cycles.")
     drift_window_minutes: int = Field(60, ge=1, description="Current window of drift checks.")
     drift_reference_hours: float = Field(24.0, description="Trailing reference before it.")
+    drift_reference_period: str = Field(
+        "", description="A pinned drift reference instead of the trailing one: "
+        "'<ISO start>/<ISO end>', e.g. 2026-11-01T00:00Z/2026-11-08T00:00Z.")
     drift_min_samples: int = Field(200, ge=10, description="Traces per window a drift test "
                                    "needs (smaller slices are not tested).")
     ticket_webhook_url: str = Field("", description="Where new retraining tickets are "
@@ -133,6 +137,15 @@ class Settings(BaseSettings):
     def _known_format(cls, value: str) -> str:
         if value not in ("json", "console"):
             raise ValueError("must be 'json' or 'console'")
+        return value
+
+    @field_validator("drift_reference_period")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        if value:
+            start, sep, end = value.partition("/")
+            if not sep or datetime.fromisoformat(start) >= datetime.fromisoformat(end):
+                raise ValueError("must be '<ISO start>/<ISO end>' with start before end")
         return value
 
     @property

@@ -126,6 +126,9 @@ class Analyzer:
         s = self.settings
         cur = (now - timedelta(minutes=s.drift_window_minutes), now)
         ref = (cur[0] - timedelta(hours=s.drift_reference_hours), cur[0])
+        if s.drift_reference_period:  # pinned by the user
+            start, _, end = s.drift_reference_period.partition("/")
+            ref = (datetime.fromisoformat(start), datetime.fromisoformat(end))
         found = []
         for key in self.history.slices():
             current = self.reader.sample(key, *cur, limit=2000)
