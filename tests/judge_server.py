@@ -32,12 +32,13 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
+
+from tests.http_thread import ThreadedServer
 
 T = TypeVar("T")
 _MARKER = re.compile(r"\[judge:([a-z0-9-]+)(?::([0-9.]+))?\]")
@@ -54,47 +55,26 @@ class RecordedRequest:
     answered_at: float = 0.0
 
 
-class FakeJudgeServer:
+class FakeJudgeServer(ThreadedServer):
+    name = "fake-judge"
+
     def __init__(self) -> None:
+        super().__init__()
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._seen: Counter[str] = Counter()
         self._in_flight = 0
         self.max_in_flight = 0
-        self.port = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
 
-    # --- lifecycle ---------------------------------------------------------------------
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"{self.origin}/v1"
 
-    def start(self) -> str:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-judge",
-                                        daemon=True)
-        self._thread.start()
-        self._run(self._listen())
-        return self.base_url
+    def application(self) -> web.Application:
+        return web.Application(client_max_size=64 * 1024 * 1024)
 
-    def stop(self) -> None:
-        if self._loop is None or self._thread is None:
-            return
-        self._run(self._close())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
-        self._loop = self._thread = None
-
-    def set_down(self, down: bool) -> None:
-        """Down: stop listening and drop every connection. Up: listen on the same port again."""
-        self._run(self._close() if down else self._listen())
-
-    @property
-    def is_down(self) -> bool:
-        return self._runner is None
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/v1/chat/completions", self._handle)
 
     def __enter__(self) -> FakeJudgeServer:
         self.start()
@@ -114,29 +94,6 @@ class FakeJudgeServer:
             self._requests.clear()
             self._seen.clear()
             self.max_in_flight = 0
-
-    # --- internals ---------------------------------------------------------------------
-    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        assert self._loop is not None, "start() the server first"
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
-
-    async def _listen(self) -> None:
-        if self._runner is not None:
-            return
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_post("/v1/chat/completions", self._handle)
-        runner = web.AppRunner(app, handler_cancellation=True, access_log=None,
-                               shutdown_timeout=0.2)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", self.port, reuse_address=True)
-        await site.start()
-        self.port = runner.addresses[0][1]
-        self._runner = runner
-
-    async def _close(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         arrived = time.monotonic()

@@ -16,18 +16,18 @@ status answered, whether the signature verified).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import threading
 import time
 from collections import Counter
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
+
+from tests.http_thread import ThreadedServer
 
 T = TypeVar("T")
 
@@ -59,41 +59,22 @@ def signature_ok(secret: bytes, headers: dict[str, str], body: bytes,
     return hmac.compare_digest(f"sha256={expected}", signature)
 
 
-class WebhookReceiver:
+class WebhookReceiver(ThreadedServer):
+    name = "webhook-receiver"
+
     def __init__(self, secrets: dict[str, bytes] | None = None) -> None:
+        super().__init__()
         self.secrets = dict(secrets or {})
         self._lock = threading.Lock()
         self._requests: list[ReceivedRequest] = []
         self._script: list[tuple[int, str | None]] = []
-        self.port = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
 
-    # --- lifecycle ---------------------------------------------------------------------
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.origin
 
-    def start(self) -> str:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="webhook-receiver",
-                                        daemon=True)
-        self._thread.start()
-        self._run(self._listen())
-        return self.base_url
-
-    def stop(self) -> None:
-        if self._loop is None or self._thread is None:
-            return
-        self._run(self._close())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
-        self._loop = self._thread = None
-
-    def set_down(self, down: bool) -> None:
-        self._run(self._close() if down else self._listen())
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/{tail:.*}", self._handle)
 
     def fail_next(self, n: int, status: int = 500, retry_after: str | None = None) -> None:
         with self._lock:
@@ -120,28 +101,6 @@ class WebhookReceiver:
     def delivery_counts(self) -> Counter[str]:
         """How often each X-Vigil-Delivery-Id was accepted (a duplicate counts 2)."""
         return Counter(r.delivery_id for r in self.delivered())
-
-    # --- internals ---------------------------------------------------------------------
-    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        assert self._loop is not None, "start() the receiver first"
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
-
-    async def _listen(self) -> None:
-        if self._runner is not None:
-            return
-        app = web.Application()
-        app.router.add_post("/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", self.port, reuse_address=True)
-        await site.start()
-        self.port = runner.addresses[0][1]
-        self._runner = runner
-
-    async def _close(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
