@@ -42,9 +42,9 @@ class Stack:
         self.env.setdefault("VIGIL_INTERNAL_TOKEN", secrets.token_urlsafe(24))
         self.children: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+    def start(self, name: str, *args: str, module: str = "vigil") -> subprocess.Popen[bytes]:
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
-        proc = subprocess.Popen([sys.executable, "-m", "vigil", *args], env=self.env,
+        proc = subprocess.Popen([sys.executable, "-m", module, *args], env=self.env,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.children[name] = proc
         return proc
@@ -91,6 +91,12 @@ def run_all(settings: Settings, demo_rate: float) -> int:
         wait_for_port(host, int(port), timeout_s=60, proc=stack.children["ingest"])
         if demo_rate > 0:
             stack.start("demo", "demo", "--rate", str(demo_rate))
+        dashboard = Path(__file__).resolve().parents[2] / "dashboards" / "Home.py"
+        if dashboard.exists():
+            stack.env.setdefault("VIGIL_API_KEY", DEMO_API_KEY)
+            stack.start("dashboard", "run", str(dashboard), "--server.headless", "true",
+                        "--server.port", "8501", "--browser.gatherUsageStats", "false",
+                        module="streamlit")
         _banner(settings, logs, demo_rate)
         _watch(settings, stack, stop)
         _shutdown(settings, stack)
@@ -138,6 +144,7 @@ def _wait_api(settings: Settings, stack: Stack) -> None:
 
 def _banner(settings: Settings, logs: Path, demo_rate: float) -> None:
     say(f"ingest (gRPC)   {settings.ingest_listen}   API key: {DEMO_API_KEY} (project 'demo')")
+    say("dashboard       http://127.0.0.1:8501")
     say(f"read API        {settings.api_url}   (try: {settings.api_url}/docs)")
     say(f"store           {settings.clickhouse_url or (settings.data_dir / 'clickhouse')}")
     say(f"logs            {logs}/")
@@ -168,6 +175,7 @@ def _report(settings: Settings) -> None:
 
 def _shutdown(settings: Settings, stack: Stack) -> None:
     say("stopping: demo, then ingest")
+    stack.stop("dashboard")
     stack.stop("demo")
     stack.stop("ingest")
     topics = Topics.from_settings(settings)

@@ -1,0 +1,105 @@
+"""Shared pieces of the dashboard pages: the API client, sidebar filters, error handling
+and turning the read API's series into chart-ready frames."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import pandas as pd
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from api import ApiError, VigilApi
+
+T = TypeVar("T")
+
+# label -> (hours, bucket interval)
+RANGES: dict[str, tuple[float, str]] = {
+    "Last hour": (1, "minute"),
+    "Last 6 hours": (6, "minute"),
+    "Last 24 hours": (24, "hour"),
+    "Last 7 days": (24 * 7, "hour"),
+    "Last 30 days": (24 * 30, "day"),
+}
+GROUP_BYS = ("none", "app", "model", "prompt_version", "environment")
+
+START_HINT = ("Start the system with `make up` (it runs demo traffic), or send traces to "
+              "the ingest API with your project's key.")
+
+
+@dataclass(frozen=True)
+class Filters:
+    range_label: str
+    hours: float
+    interval: str
+    group_by: str | None  # None: no slicing
+
+
+def page(title: str) -> tuple[VigilApi, Filters]:
+    """Page setup shared by every page: config, title, sidebar filters and the client."""
+    st.set_page_config(page_title=f"Vigil · {title}", layout="wide")
+    st.title(title)
+    api = VigilApi()
+    return api, sidebar(api)
+
+
+def sidebar(api: VigilApi) -> Filters:
+    """Time range and group-by, kept across pages in st.session_state."""
+    ss = st.session_state
+    ss.setdefault("vigil_range", "Last 24 hours")
+    ss.setdefault("vigil_group_by", "none")
+    ranges = list(RANGES)
+    with st.sidebar:
+        st.header("Filters")
+        label = st.selectbox("Time range", ranges, index=ranges.index(ss["vigil_range"]))
+        group = st.selectbox("Group by", GROUP_BYS,
+                             index=GROUP_BYS.index(ss["vigil_group_by"]))
+        st.caption(f"Read API: {api.base_url}")
+    ss["vigil_range"], ss["vigil_group_by"] = label, group
+    hours, interval = RANGES[label]
+    return Filters(label, hours, interval, None if group == "none" else group)
+
+
+def fail(exc: ApiError) -> NoReturn:
+    st.error(str(exc))
+    st.stop()
+    raise AssertionError("unreachable")  # st.stop raises; keeps type checkers honest
+
+
+def fetch(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call the API; on failure show a readable error and stop the page (no traceback)."""
+    try:
+        return fn(*args, **kwargs)
+    except ApiError as exc:
+        fail(exc)
+
+
+def series(points: list[dict[str, Any]], metric: str, label: str | None = None
+           ) -> pd.DataFrame:
+    """Points of /v1/timeseries as a frame indexed by bucket, one column per slice."""
+    if not points:
+        return pd.DataFrame()
+    df = pd.DataFrame(points)
+    if metric not in df:
+        return pd.DataFrame()
+    df["bucket"] = pd.to_datetime(df["bucket"], utc=True, format="mixed")
+    df["slice"] = df.get("slice", "").fillna("").astype(str)
+    df["slice"] = df["slice"].where(df["slice"] != "", label or metric)
+    df[metric] = pd.to_numeric(df[metric], errors="coerce")
+    return df.pivot_table(index="bucket", columns="slice", values=metric, aggfunc="sum")
+
+
+def table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    if columns:
+        df = df[[c for c in columns if c in df.columns]]
+    return df
+
+
+def money(value: Any) -> str:
+    return f"${float(value or 0):,.4f}"
