@@ -275,17 +275,7 @@ def demo(
 @app.command()
 def stats(key: KeyOption = DEMO_API_KEY) -> None:
     """Print what is stored: trace and feedback counts, cost by model (via the read API)."""
-    settings = Settings()
-    try:
-        response = httpx.get(f"{settings.api_url}/v1/stats",
-                             headers={"authorization": f"Bearer {key}"}, timeout=10)
-    except httpx.HTTPError as exc:
-        typer.echo(f"cannot reach the read API at {settings.api_url} ({exc}); is Vigil running "
-                   "(make up)? Set VIGIL_API_URL to point elsewhere.", err=True)
-        raise typer.Exit(1) from exc
-    if response.status_code != 200:
-        typer.echo(f"read API answered {response.status_code}: {response.text}", err=True)
-        raise typer.Exit(1)
+    response = _api("GET", "/v1/stats", key)
     s = response.json()
     typer.echo(f"project {s['project_id']}: {s['traces']} traces "
                f"({s['distinct_event_ids']} distinct), {s['errors']} errors, "

@@ -213,11 +213,10 @@ async def watch_kafka(publisher: TracePublisher, health: HealthServicer) -> None
         await asyncio.sleep(1.0 if state == serving else 2.0)
 
 
-async def start_otlp_http(settings: Settings, keyring: KeyRing, publisher: TracePublisher
-                          ) -> web.AppRunner | None:
+async def start_otlp_http(settings: Settings, keyring: KeyRing, publisher: TracePublisher,
+                          limits: Limits) -> web.AppRunner | None:
     if not settings.otlp_http_listen:
         return None
-    limits = Limits.from_settings(settings)
     runner = web.AppRunner(http_app(keyring, publisher, limits, settings.max_request_bytes,
                                     settings.otlp_non_llm_spans == "keep"), access_log=None)
     await runner.setup()
@@ -235,7 +234,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     watcher = asyncio.create_task(watch_kafka(publisher, health))
     log.info("ingest listening", port=port, address=settings.ingest_listen,
              otlp_grpc="same port")
-    otlp_http = await start_otlp_http(settings, keyring, publisher)
+    otlp_http = await start_otlp_http(settings, keyring, publisher,
+                                      Limits.from_settings(settings))
     await stop.wait()
     log.info("ingest stopping: draining calls in flight")
     await health.enter_graceful_shutdown()

@@ -181,13 +181,7 @@ class VigilClient:
             prompt_template_version, dict(params) if params else None,
             dict(attributes) if attributes else None,
         )
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
-            self._counters.drop(reasons.QUEUE_FULL)
-            return None
-        self._counters.add_recorded()
-        return event_id
+        return event_id if self._enqueue(item) else None
 
     @_never_raises(_nothing, counts_as_drop=True)
     def submit_feedback(self, trace_id: str, kind: str = "thumbs",
@@ -203,13 +197,17 @@ class VigilClient:
             return None
         feedback_id = feedback_id or new_event_id()
         item = PendingFeedback(feedback_id, trace_id, kind, value, comment, user_id, time.time())
+        return feedback_id if self._enqueue(item) else None
+
+    def _enqueue(self, item: object) -> bool:
+        """Hand an item to the sender without waiting; a full queue drops it (counted)."""
         try:
             self._queue.put_nowait(item)
         except queue.Full:
             self._counters.drop(reasons.QUEUE_FULL)
-            return None
+            return False
         self._counters.add_recorded()
-        return feedback_id
+        return True
 
     @_never_raises(_unrecorded_call, counts_as_drop=True)
     def llm_call(self, *, model: str, provider: str = "", **fields: Any) -> LLMCall:

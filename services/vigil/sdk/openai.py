@@ -63,11 +63,7 @@ def _sync_create(original: Callable[..., Any], vigil: VigilClient,
         except BaseException as exc:
             call.end(exc)
             raise
-        if kwargs.get("stream"):
-            return RecordedStream(response, call)
-        _absorb_response(call, response)
-        call.end()
-        return response
+        return _finish(call, response, RecordedStream if kwargs.get("stream") else None)
 
     return create
 
@@ -82,13 +78,18 @@ def _async_create(original: Callable[..., Any], vigil: VigilClient,
         except BaseException as exc:
             call.end(exc)
             raise
-        if kwargs.get("stream"):
-            return AsyncRecordedStream(response, call)
-        _absorb_response(call, response)
-        call.end()
-        return response
+        return _finish(call, response, AsyncRecordedStream if kwargs.get("stream") else None)
 
     return create
+
+
+def _finish(call: LLMCall, response: Any, stream_type: Callable[..., Any] | None) -> Any:
+    """A stream is recorded when it ends; a whole response now."""
+    if stream_type is not None:
+        return stream_type(response, call)
+    _absorb_response(call, response)
+    call.end()
+    return response
 
 
 def _begin(vigil: VigilClient, fields: Mapping[str, Any], kwargs: dict[str, Any]) -> LLMCall:
