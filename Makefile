@@ -27,7 +27,7 @@ test: $(STAMP) protos-check lint  ## run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)  ## ruff over the code and tests
-	$(BIN)/ruff check services tests bench
+	$(BIN)/ruff check services tests bench dashboards
 
 protos: $(STAMP)  ## regenerate the Python code from protos/ (commit the result)
 	$(BIN)/python -m grpc_tools.protoc -Iprotos --python_out=$(PROTO_OUT) \

@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import signal
 import threading
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -222,11 +222,18 @@ def _serve_api_in_thread(settings: Settings, store: object, keyring: object) -> 
     from vigil.api.app import create_app
 
     host, _, port = settings.api_listen.rpartition(":")
-    app = create_app(store, keyring, settings.internal_token.get_secret_value())  # type: ignore[arg-type]
+    app = create_app(store, keyring, settings.internal_token.get_secret_value(),  # type: ignore[arg-type]
+                     _budgets(settings))
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=int(port), log_level="warning"))
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     threading.Thread(target=server.run, name="read-api", daemon=True).start()
     get_logger(__name__).info("read API listening", url=f"http://{settings.api_listen}")
+
+
+def _budgets(settings: Settings) -> list[Any]:
+    from vigil.analyze.budgets import load_budgets
+
+    return load_budgets(settings.budgets_file) if settings.budgets_file else []
 
 
 @app.command()
@@ -244,7 +251,7 @@ def api() -> None:
     migrate(store, settings.retention_days)
     host, _, port = settings.api_listen.rpartition(":")
     uvicorn.run(create_app(store, KeyRing.parse(settings.api_keys.get_secret_value()),
-                           settings.internal_token.get_secret_value()),
+                           settings.internal_token.get_secret_value(), _budgets(settings)),
                 host=host, port=int(port), log_level="warning")
 
 
