@@ -4,23 +4,32 @@ plus a real uvicorn server of the read API over it."""
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
 
+from tests.conftest import free_port
 from vigil.analyze.budgets import Budget
 from vigil.api.app import create_app
 from vigil.auth import KeyRing
-from vigil.sink.rows import DRIFT_REPORTS, TICKETS
-from vigil.store.client import Store
+from vigil.settings import Settings
+from vigil.sink.rows import ALERTS, DRIFT_REPORT_HTML, DRIFT_REPORTS, JUDGE_SAMPLING, TICKETS
+from vigil.store.client import Store, open_store
+from vigil.store.migrate import migrate
 
-KEY_A, KEY_B = "key-alpha", "key-beta"
+KEY_A, KEY_B, KEY_EMPTY = "key-alpha", "key-beta", "key-gamma"
+DRIFT_HTML = "<html><body><h1>evidently drift report</h1></body></html>"
 SECRET = "beta-secret-marker"
 TRACE_COLUMNS = ("project_id", "start_time", "end_time", "event_id", "trace_id", "span_id",
                  "session_id", "user_id", "app", "environment", "provider", "model", "prompt",
@@ -110,7 +119,24 @@ def seed(store: Store, now: datetime) -> Seeded:
              "psi": 0.3, "drifted": True},
             {"feature": "output_tokens", "kind": "numeric", "effect_size": 0.01,
              "psi": 0.01, "drifted": False}]}),
-        "evidently_json": "", "html_parts": 0})
+        "evidently_json": "", "html_parts": 1})
+    _insert_json(store, "drift_report_html", DRIFT_REPORT_HTML.columns, {
+        "project_id": "alpha", "run_at": (now - timedelta(minutes=5)).isoformat(),
+        "part_id": "drift-1-0", "report_id": "drift-1", "part": 0,
+        "data": base64.b64encode(gzip.compress(DRIFT_HTML.encode())).decode()})
+    _insert_json(store, "alerts", ALERTS.columns, {
+        "project_id": "alpha", "event_time": (now - timedelta(minutes=10)).isoformat(),
+        "alert_id": "alert-1", "dedupe_key": "quality/chat", "status": "firing",
+        "severity": "page", "signal": "quality", "title": "Quality dropped on chat",
+        "summary": "mean score 0.60 vs 0.90", "slice": {"app": "chat"}, "value": 0.6,
+        "baseline": 0.9, "threshold": 0.75,
+        "started_at": (now - timedelta(minutes=10)).isoformat(), "resolved_at": "",
+        "links": {}})
+    _insert_json(store, "judge_sampling", JUDGE_SAMPLING.columns, {
+        "project_id": "alpha", "minute": (now - timedelta(minutes=20)).isoformat(),
+        "summary_id": "js-1", "app": "chat", "environment": "prod", "model": "m1",
+        "prompt_template_version": "v1", "eligible": 100, "judged": 40, "judged_by_rule": 5,
+        "skipped_budget": 3})
     return data
 
 
@@ -130,8 +156,8 @@ class ApiServer:
     """The read API app on a real uvicorn server in a thread."""
 
     def __init__(self, store: Store, port: int, budgets: list[Budget]) -> None:
-        app = create_app(store, KeyRing.parse(f"{KEY_A}=alpha,{KEY_B}=beta"), "internal",
-                         budgets)
+        keys = KeyRing.parse(f"{KEY_A}=alpha,{KEY_B}=beta,{KEY_EMPTY}=gamma")
+        app = create_app(store, keys, "internal", budgets)
         self.app = app
         self.url = f"http://127.0.0.1:{port}"
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
@@ -154,6 +180,21 @@ class ApiServer:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
+
+
+@contextmanager
+def seeded_api(store_dir: Path, database: str, budgets: list[Budget]
+               ) -> Iterator[tuple[ApiServer, Seeded, Store]]:
+    """A fresh database in the test process's store, seeded, served over real HTTP."""
+    store = open_store(Settings(data_dir=store_dir, clickhouse_database=database))
+    migrate(store, 90)
+    data = seed(store, utc_now())
+    server = ApiServer(store, free_port(), budgets)
+    server.start()
+    try:
+        yield server, data, store
+    finally:
+        server.stop()
 
 
 def utc_now() -> datetime:

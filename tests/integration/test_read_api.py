@@ -14,28 +14,19 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from tests.api_seed import KEY_A, KEY_B, SECRET, ApiServer, Seeded, seed, utc_now
-from tests.conftest import free_port
+from tests.api_seed import KEY_A, KEY_B, SECRET, ApiServer, Seeded, seeded_api
 from vigil.analyze.budgets import Budget, period_bounds
 from vigil.api.app import create_app
 from vigil.auth import KeyRing
-from vigil.settings import Settings
-from vigil.store.client import Store, open_store
-from vigil.store.migrate import migrate
+from vigil.store.client import Store
 
 
 @pytest.fixture(scope="module")
 def seeded(store_dir: Path) -> Iterator[tuple[ApiServer, Seeded, Store]]:
-    store = open_store(Settings(data_dir=store_dir, clickhouse_database="read_api_tests"))
-    migrate(store, 90)
-    now = utc_now()
-    data = seed(store, now)
-    server = ApiServer(store, free_port(), [
-        Budget(project="alpha", period="day", limit_usd=0.5),
-        Budget(project="beta", period="day", limit_usd=1000)])
-    server.start()
-    yield server, data, store
-    server.stop()
+    with seeded_api(store_dir, "read_api_tests", [
+            Budget(project="alpha", period="day", limit_usd=0.5),
+            Budget(project="beta", period="day", limit_usd=1000)]) as seeded:
+        yield seeded
 
 
 @pytest.fixture(scope="module")
