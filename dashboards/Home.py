@@ -10,7 +10,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import START_HINT, fetch, money, page, series, table
+from common import START_HINT, fetch, line, money, page, series, table
 
 api, f = page("Vigil — Overview")
 
@@ -53,14 +53,14 @@ else:
     left, right = st.columns(2)
     with left:
         st.markdown("**Traces**")
-        st.line_chart(series(points, "traces"))
+        line(series(points, "traces"))
         st.markdown("**Errors**")
-        st.line_chart(series(points, "errors"))
+        line(series(points, "errors"))
     with right:
         st.markdown("**Cost (USD)**")
-        st.line_chart(series(points, "cost_usd"))
+        line(series(points, "cost_usd"))
         st.markdown("**Latency p95 (ms)**")
-        st.line_chart(series(points, "latency_p95_ms"))
+        line(series(points, "latency_p95_ms"))
 
     st.subheader("By app")
     rows: list[dict[str, Any]] = fetch(api.breakdown, "app", f.scope)

@@ -22,7 +22,7 @@ T = TypeVar("T")
 RANGES: dict[str, tuple[float, str]] = {
     "Last hour": (1, "minute"),
     "Last 6 hours": (6, "minute"),
-    "Last 24 hours": (24, "hour"),
+    "Last 24 hours": (24, "minute"),
     "Last 7 days": (24 * 7, "hour"),
     "Last 30 days": (24 * 30, "day"),
 }
@@ -145,6 +145,14 @@ def series(points: list[dict[str, Any]], metric: str, label: str | None = None
     df["slice"] = df["slice"].where(df["slice"] != "", label or metric)
     df[metric] = pd.to_numeric(df[metric], errors="coerce")
     return df.pivot_table(index="bucket", columns="slice", values=metric, aggfunc="sum")
+
+
+def line(frame: pd.DataFrame) -> None:
+    """A line chart; a single bucket (a young system) is drawn as bars so it shows."""
+    if len(frame.index) < 2:
+        st.bar_chart(frame)
+    else:
+        st.line_chart(frame)
 
 
 def table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> pd.DataFrame:

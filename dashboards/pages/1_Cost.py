@@ -10,7 +10,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import START_HINT, fetch, money, page, series, table
+from common import START_HINT, fetch, line, money, page, series, table
 
 api, f = page("Cost")
 
@@ -68,4 +68,4 @@ if now.get("traces"):
     st.subheader("Cost over time")
     points = fetch(api.timeseries, "traffic", f.scope, interval=f.interval,
                    group_by=f.group_by)
-    st.line_chart(series(points, "cost_usd"))
+    line(series(points, "cost_usd"))
