@@ -76,7 +76,7 @@ def scan(directory: Path, frameworks: tuple[str, ...]) -> list[Finding]:
             raise RuntimeError(f"checkov could not parse: {report['results']['parsing_errors']}")
         for failed in report["results"]["failed_checks"]:
             findings.append(Finding(failed["check_id"], failed.get("severity"),
-                                    failed["resource"], Path(failed["file_path"]).name,
+                                    failed["resource"], failed["file_path"],
                                     failed["check_name"]))
     return findings
 
