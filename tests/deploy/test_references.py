@@ -4,6 +4,9 @@ commands and settings the pods are given are ones Vigil really has."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import typer
 
 from tests.deploy.manifests import (
@@ -111,15 +114,25 @@ def test_every_vigil_variable_given_to_a_pod_is_a_setting(docs: list[Doc]) -> No
     assert unknown - known - NOT_SETTINGS == set()
 
 
-def test_the_config_map_builds_valid_settings(docs: list[Doc], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_config_map_builds_valid_settings(docs: list[Doc],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in config_values(docs).items():
         monkeypatch.setenv(key, value)
     settings = Settings()
-    assert not settings.embedded_store or "VIGIL_CLICKHOUSE_URL" not in config_values(docs)
     assert settings.api_url.endswith(":" + settings.api_listen.rpartition(":")[2])
+    assert settings.ingest_listen.startswith("0.0.0.0:")  # reachable through the Service
 
 
-def test_the_notifier_config_loads_with_the_secrets_it_names(docs: list[Doc], tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_clickhouse_credentials_come_only_from_the_secret(docs: list[Doc]) -> None:
+    assert "VIGIL_CLICKHOUSE_URL" not in config_values(docs)  # it carries the password
+    for name in ("vigil-sink", "vigil-api"):
+        env = {e["name"]: e for e in containers(named(docs, "Deployment", name))[0]["env"]}
+        assert env["VIGIL_CLICKHOUSE_URL"]["valueFrom"]["secretKeyRef"]["name"].startswith(
+            "vigil-secrets")
+
+
+def test_the_notifier_config_loads_with_the_secrets_it_names(docs: list[Doc],
+                                                             tmp_path: Path) -> None:
     notify = next(d for d in of_kind(docs, "ConfigMap")
                   if d["metadata"]["name"].startswith("vigil-notify"))
     notifier = containers(named(docs, "Deployment", "vigil-notifier"))[0]
