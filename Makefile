@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PROTO_OUT := services
 
-.PHONY: help install browser up test lint protos protos-check bench clean
+.PHONY: help install browser up test lint protos protos-check bench clean kubectl checkov-venv
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -32,7 +32,7 @@ browser:  ## install Debian's headless Chromium + chromedriver for the browser t
 up: $(STAMP)  ## run the whole system on embedded defaults, with demo traffic
 	$(BIN)/vigil up
 
-test: $(STAMP) browser protos-check lint  ## run the whole test suite (what CI runs)
+test: $(STAMP) browser kubectl protos-check lint  ## run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
 	@echo "dashboard screenshots: $$(ls test-artifacts/screenshots/*.png 2>/dev/null | wc -l) in test-artifacts/screenshots/"
 
@@ -53,6 +53,16 @@ protos-check: $(STAMP)  ## fail when the generated code is stale
 	    rm -rf .protos-check; exit 1; }; done
 	@rm -rf .protos-check; echo "generated protobuf code is up to date"
 
+kubectl:  ## install kubectl (tests/deploy render k8s/ with its kustomize) when it is missing
+	@command -v kubectl >/dev/null 2>&1 || { \
+	  echo "kubectl not found: installing it with apt-get"; \
+	  apt-get update -qq && apt-get install -y -qq kubectl || { \
+	    echo "could not install kubectl: add an apt source that has it (the Kubernetes"; \
+	    echo "project's pkgs repository), or put a kubectl >= 1.27 on PATH"; exit 1; }; }
+
+checkov-venv: $(STAMP)  ## create .venv-checkov (the checkov tests also do it on first use)
+	$(BIN)/python -m tests.deploy.checkov_env
+
 bench: $(STAMP)  ## measure pipeline, OTLP, SDK, judge, analyzer (see bench/README.md)
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.otlp
@@ -62,4 +72,4 @@ bench: $(STAMP)  ## measure pipeline, OTLP, SDK, judge, analyzer (see bench/READ
 	$(BIN)/python -m bench.analyzer
 
 clean:  ## remove the virtualenv and local data
-	rm -rf $(VENV) .vigil
+	rm -rf $(VENV) .venv-checkov .vigil
