@@ -53,11 +53,13 @@ def explore_router(store: Store) -> APIRouter:
     router = APIRouter(prefix="/v1")
 
     def overview_of(project_id: str, window: Window, where: SliceFilter) -> dict[str, Any]:
+        # uniq (an adaptive sketch, exact below ~64k values, then within ~1%) keeps the
+        # overview fast on millions of traces; uniqExact took 2.5 s over 10M.
         params = base_params(project_id, window, where)
         traffic = store.rows(
-            "SELECT count() AS traces, uniqExact(trace_id) AS distinct_traces, "
-            "uniqExactIf(session_id, session_id != '') AS sessions, "
-            "uniqExactIf(user_id, user_id != '') AS users, sum(total_cost) AS cost_usd, "
+            "SELECT count() AS traces, uniq(trace_id) AS distinct_traces, "
+            "uniqIf(session_id, session_id != '') AS sessions, "
+            "uniqIf(user_id, user_id != '') AS users, sum(total_cost) AS cost_usd, "
             "sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, "
             "countIf(status = 'error') AS errors, if(count() = 0, 0, errors / count()) "
             "AS error_rate, quantile(0.5)(latency_ms) AS latency_p50_ms, "
