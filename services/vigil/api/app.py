@@ -15,6 +15,7 @@ from vigil.api.deps import Project
 from vigil.api.internal import internal_router
 from vigil.api.tickets import tickets_router
 from vigil.auth import KeyRing
+from vigil.ratelimit import RateLimiter
 from vigil.store.client import Store
 
 # Slice columns a caller may group by (names, never SQL from the request).
@@ -33,9 +34,11 @@ SERIES = {
 }
 
 
-def create_app(store: Store, keyring: KeyRing, internal_token: str = "") -> FastAPI:
+def create_app(store: Store, keyring: KeyRing, internal_token: str = "",
+               limiter: RateLimiter | None = None) -> FastAPI:
     app = FastAPI(title="Vigil read API", version="1")
     app.state.keyring = keyring
+    app.state.limiter = limiter  # per key, in requests (vigil.api.deps)
     app.include_router(internal_router(store, internal_token))
     app.include_router(tickets_router(store))
 
@@ -71,7 +74,8 @@ def create_app(store: Store, keyring: KeyRing, internal_token: str = "") -> Fast
         return {"project_id": project_id, **totals, **feedback, "by_model": by_model}
 
     @app.get("/v1/traces/{trace_id}")
-    def trace(trace_id: str, project_id: Project) -> dict[str, Any]:
+    def trace(trace_id: Annotated[str, Path(max_length=128)], project_id: Project
+              ) -> dict[str, Any]:
         """The calls of one trace, with the feedback given on it."""
         p = {"p": project_id, "t": trace_id}
         calls = store.rows(
@@ -101,7 +105,7 @@ def create_app(store: Store, keyring: KeyRing, internal_token: str = "") -> Fast
         hours: Annotated[float, Query(gt=0, le=24 * 90)] = 24,
         interval: Annotated[str, Query(pattern="^(minute|hour|day)$")] = "hour",
         group_by: Annotated[str | None, Query(pattern=f"^({'|'.join(SLICES)})$")] = None,
-        evaluator: str | None = None,
+        evaluator: Annotated[str | None, Query(max_length=256)] = None,
     ) -> dict[str, Any]:
         """Per-interval series of judge scores, user feedback or traffic, by slice."""
         table, time_column, values = SERIES[metric]
