@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import signal
 import threading
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import httpx
@@ -195,6 +196,55 @@ def tickets_ack(ticket_id: str, key: KeyOption = DEMO_API_KEY) -> None:
 def tickets_resolve(ticket_id: str, key: KeyOption = DEMO_API_KEY) -> None:
     """Resolve a ticket (it reopens if the problem recurs)."""
     typer.echo(_api("POST", f"/v1/tickets/{ticket_id}/resolve", key).json()["status"])
+
+
+keys_app = typer.Typer(help="API keys in the key file (VIGIL_KEYS_FILE): create, list, "
+                       "revoke. Running services pick up changes within seconds.",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(project: Annotated[str, typer.Option(help="Project the key writes to and "
+                                                     "reads from.")],
+                name: Annotated[str, typer.Option(help="What the key is for.")] = "") -> None:
+    """Create a key; it is printed once (only its hash is stored)."""
+    from vigil import keystore
+
+    settings = Settings()
+    try:
+        key, stored = keystore.create(settings.key_file_path, project, name, datetime.now(UTC))
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"key id:  {stored.key_id}\nproject: {stored.project}\napi key: {key}")
+    typer.echo("store the key now: it is not shown again", err=True)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key's id, project, name, creation and revocation (never the keys)."""
+    from vigil import keystore
+
+    keys = keystore.load(Settings().key_file_path)
+    if not keys:
+        typer.echo("no keys in the key file")
+    for k in keys:
+        state = f"revoked {k.revoked_at}" if k.revoked_at else "active"
+        typer.echo(f"{k.key_id}  {k.project:<20} {k.name:<24} created {k.created_at}  {state}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key by its id; services refuse it within seconds."""
+    from vigil import keystore
+
+    try:
+        stored = keystore.revoke(Settings().key_file_path, key_id, datetime.now(UTC))
+    except KeyError as exc:
+        typer.echo(f"no key {key_id!r} in the key file", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{stored.key_id} revoked at {stored.revoked_at}")
 
 
 @app.command()
