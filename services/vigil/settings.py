@@ -7,6 +7,7 @@ Stage code never reads the environment: it receives this object.
 
 from __future__ import annotations
 
+import ssl
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -191,9 +192,9 @@ class Settings(BaseSettings):
         return self.keys_file or self.data_dir / "keys.json"
 
     @property
-    def api_verify(self) -> str | bool:
+    def api_verify(self) -> ssl.SSLContext | bool:
         """httpx's `verify` for calls to the read API."""
-        return str(self.tls_ca_file) if self.tls_ca_file else True
+        return ssl.create_default_context(cafile=self.tls_ca_file) if self.tls_ca_file else True
 
     @property
     def embedded_store(self) -> bool:
