@@ -61,20 +61,20 @@ class Settings(BaseSettings):
         "re-read it when it changes. Unset: VIGIL_DATA_DIR/keys.json.")
     max_event_bytes: int = Field(256 * 1024, description="Largest accepted trace event.")
     max_request_bytes: int = Field(16 * 1024 * 1024, description="Largest gRPC request, "
-                                   "OTLP/HTTP body (also after gunzip).")
+                                   "OTLP/HTTP body (also once decompressed).")
     max_batch_events: int = Field(10_000, description="Most events in one EmitBatch message "
                                   "or spans in one OTLP request.")
     rate_limit_events_per_s: float = Field(
         0, ge=0, description="Events per second one API key may send to ingest (gRPC, OTLP); "
         "over it: RESOURCE_EXHAUSTED / HTTP 429 with when to retry. 0: no limit.")
     rate_limit_events_burst: float = Field(
-        0, ge=0, description="Events a key may send at once above the rate; 0: one second's "
-        "worth.")
+        0, ge=0, description="Most events a key may send at once (the bucket size); 0: one "
+        "second's worth.")
     rate_limit_api_requests_per_s: float = Field(
         0, ge=0, description="Read API requests per second per API key (HTTP 429 over it); "
         "0: no limit.")
-    rate_limit_api_burst: float = Field(0, ge=0, description="Read API requests a key may "
-                                        "make at once; 0: one second's worth.")
+    rate_limit_api_burst: float = Field(0, ge=0, description="Most read API requests a key "
+                                        "may make at once; 0: one second's worth.")
     max_future_skew_s: float = Field(3600, description="How far in the future a timestamp may be.")
     ack_timeout_s: float = Field(5.0, description="Longest wait for Kafka to confirm a write; "
                                  "past it the sender gets UNAVAILABLE.")
