@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PROTO_OUT := services
 
-.PHONY: help install up test lint protos protos-check bench clean
+.PHONY: help install browser up test lint protos protos-check bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -20,14 +20,24 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install vigil with its dev tools
 
+browser:  ## install Debian's headless Chromium + chromedriver for the browser test (if missing)
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \
+	  echo "chromium and chromedriver are installed"; \
+	else \
+	  echo "installing chromium and chromium-driver (apt-get; needs root)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium chromium-driver >/dev/null; \
+	fi
+
 up: $(STAMP)  ## run the whole system on embedded defaults, with demo traffic
 	$(BIN)/vigil up
 
-test: $(STAMP) protos-check lint  ## run the whole test suite (what CI runs)
+test: $(STAMP) browser protos-check lint  ## run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
+	@echo "dashboard screenshots: $$(ls test-artifacts/screenshots/*.png 2>/dev/null | wc -l) in test-artifacts/screenshots/"
 
 lint: $(STAMP)  ## ruff over the code and tests
-	$(BIN)/ruff check services tests bench
+	$(BIN)/ruff check services tests bench dashboards
 
 protos: $(STAMP)  ## regenerate the Python code from protos/ (commit the result)
 	$(BIN)/python -m grpc_tools.protoc -Iprotos --python_out=$(PROTO_OUT) \

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import ssl
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -57,26 +58,53 @@ class VigilApi:
             raise ApiError(f"the read API sent unexpected JSON on {path}")
         return body
 
-    # --- reads -------------------------------------------------------------------------
+    # --- reads (`scope`: the time window and slice filters every page shares) -------------
     def stats(self) -> JSON:
         return self._json("GET", "/v1/stats")
 
-    def timeseries(self, metric: str, hours: float = 24, interval: str = "hour",
-                   group_by: str | None = None, evaluator: str | None = None
-                   ) -> list[JSON]:
+    def overview(self, scope: dict[str, Any]) -> JSON:
+        return self._json("GET", "/v1/overview", scope)
+
+    def slices(self, hours: float) -> JSON:
+        return self._json("GET", "/v1/slices", {"hours": hours})
+
+    def breakdown(self, dimension: str, scope: dict[str, Any], limit: int = 50) -> list[JSON]:
+        return self._json("GET", f"/v1/breakdown/{dimension}",
+                          {**scope, "limit": limit}).get("rows", [])
+
+    def timeseries(self, metric: str, scope: dict[str, Any], interval: str = "hour",
+                   group_by: str | None = None, evaluator: str | None = None) -> list[JSON]:
         return self._json("GET", f"/v1/timeseries/{metric}", {
-            "hours": hours, "interval": interval, "group_by": group_by,
+            **scope, "interval": interval, "group_by": group_by,
             "evaluator": evaluator}).get("points", [])
 
-    def judge_sampling(self, group_by: str = "app", hours: float = 24) -> list[JSON]:
+    def judge_sampling(self, scope: dict[str, Any], group_by: str = "app") -> list[JSON]:
         return self._json("GET", "/v1/judge/sampling",
-                          {"group_by": group_by, "hours": hours}).get("slices", [])
+                          {**scope, "group_by": group_by}).get("slices", [])
 
-    def traces(self, limit: int = 50) -> list[JSON]:
-        return self._json("GET", "/v1/traces", {"limit": limit}).get("traces", [])
+    def scores(self, scope: dict[str, Any], evaluator: str | None = None) -> JSON:
+        return self._json("GET", "/v1/scores", {**scope, "evaluator": evaluator})
+
+    def compare(self, scope: dict[str, Any], dimension: str, metric: str,
+                evaluator: str | None = None, a: str | None = None, b: str | None = None
+                ) -> JSON:
+        return self._json("GET", "/v1/compare", {**scope, "dimension": dimension,
+                                                 "metric": metric, "evaluator": evaluator,
+                                                 "a": a, "b": b})
+
+    def budgets(self) -> list[JSON]:
+        return self._json("GET", "/v1/budgets").get("budgets", [])
+
+    def search_traces(self, scope: dict[str, Any], limit: int = 50,
+                      cursor: str | None = None, **filters: Any) -> JSON:
+        return self._json("GET", "/v1/traces", {**scope, **filters, "limit": limit,
+                                                "cursor": cursor})
 
     def trace(self, trace_id: str) -> JSON:
-        return self._json("GET", f"/v1/traces/{trace_id}")
+        return self._json("GET", f"/v1/traces/{quote(trace_id, safe='')}")
+
+    def session(self, session_id: str) -> JSON:
+        return self._json("GET", f"/v1/sessions/{quote(session_id, safe='')}")
 
     def alerts(self, status: str | None = None) -> list[JSON]:
         return self._json("GET", "/v1/alerts", {"status": status}).get("alerts", [])
@@ -98,6 +126,9 @@ class VigilApi:
 
     def drift_reports(self, hours: float = 24) -> list[JSON]:
         return self._json("GET", "/v1/drift/reports", {"hours": hours}).get("reports", [])
+
+    def drift_features(self, scope: dict[str, Any]) -> list[JSON]:
+        return self._json("GET", "/v1/drift/features", scope).get("points", [])
 
     def drift_html(self, report_id: str) -> str:
         return self._request("GET", f"/v1/drift/reports/{report_id}/html").text

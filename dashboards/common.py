@@ -22,7 +22,7 @@ T = TypeVar("T")
 RANGES: dict[str, tuple[float, str]] = {
     "Last hour": (1, "minute"),
     "Last 6 hours": (6, "minute"),
-    "Last 24 hours": (24, "hour"),
+    "Last 24 hours": (24, "minute"),
     "Last 7 days": (24 * 7, "hour"),
     "Last 30 days": (24 * 30, "day"),
 }
@@ -32,12 +32,28 @@ START_HINT = ("Start the system with `make up` (it runs demo traffic), or send t
               "the ingest API with your project's key.")
 
 
+SLICE_LABELS = {"app": "App", "model": "Model", "prompt_version": "Prompt version",
+                "environment": "Environment"}
+ALL = "All"
+REFRESH_CHOICES = {"Off": None, "30 s": 30, "1 min": 60, "5 min": 300}
+
+
 @dataclass(frozen=True)
 class Filters:
     range_label: str
     hours: float
     interval: str
-    group_by: str | None  # None: no slicing
+    group_by: str | None        # None: no slicing
+    slices: dict[str, str]      # slice filters in force (app, model, ...)
+
+    @property
+    def scope(self) -> dict[str, Any]:
+        """The query parameters every read of the page takes."""
+        return {"hours": self.hours, **self.slices}
+
+    def describe(self) -> str:
+        picked = ", ".join(f"{SLICE_LABELS[k].lower()} {v}" for k, v in self.slices.items())
+        return self.range_label.lower() + (f" · {picked}" if picked else "")
 
 
 def page(title: str) -> tuple[VigilApi, Filters]:
@@ -45,24 +61,61 @@ def page(title: str) -> tuple[VigilApi, Filters]:
     st.set_page_config(page_title=f"Vigil · {title}", layout="wide")
     st.title(title)
     api = VigilApi()
-    return api, sidebar(api)
+    filters = sidebar(api)
+    auto_refresh(REFRESH_CHOICES[st.session_state["vigil_refresh"]])
+    return api, filters
 
 
 def sidebar(api: VigilApi) -> Filters:
-    """Time range and group-by, kept across pages in st.session_state."""
+    """Time range, slice filters and group-by, kept across pages in st.session_state."""
     ss = st.session_state
     ss.setdefault("vigil_range", "Last 24 hours")
     ss.setdefault("vigil_group_by", "none")
+    ss.setdefault("vigil_refresh", "1 min")
     ranges = list(RANGES)
     with st.sidebar:
         st.header("Filters")
         label = st.selectbox("Time range", ranges, index=ranges.index(ss["vigil_range"]))
-        group = st.selectbox("Group by", GROUP_BYS,
+        hours, interval = RANGES[label]
+        try:
+            known = api.slices(hours)
+        except ApiError:
+            known = {}  # the page's own reads show the error; filters stay usable
+        slices: dict[str, str] = {}
+        for name, text in SLICE_LABELS.items():
+            options = [ALL, *known.get(name, [])]
+            current = ss.get(f"vigil_slice_{name}", ALL)
+            if current not in options:
+                options.append(current)  # keep a pick that has no traffic in this range
+            chosen = st.selectbox(text, options, index=options.index(current),
+                                  key=f"vigil_slice_{name}_box")
+            ss[f"vigil_slice_{name}"] = chosen
+            if chosen != ALL:
+                slices[name] = chosen
+        group = st.selectbox("Group charts by", GROUP_BYS,
                              index=GROUP_BYS.index(ss["vigil_group_by"]))
+        refresh = st.selectbox("Auto-refresh", list(REFRESH_CHOICES),
+                               index=list(REFRESH_CHOICES).index(ss["vigil_refresh"]))
         st.caption(f"Read API: {api.base_url}")
-    ss["vigil_range"], ss["vigil_group_by"] = label, group
-    hours, interval = RANGES[label]
-    return Filters(label, hours, interval, None if group == "none" else group)
+    ss["vigil_range"], ss["vigil_group_by"], ss["vigil_refresh"] = label, group, refresh
+    return Filters(label, hours, interval, None if group == "none" else group, slices)
+
+
+def auto_refresh(seconds: int | None) -> None:
+    """Re-run the whole page every `seconds` without blocking it: a timed fragment whose
+    timer-driven runs (not the ones inside a full page run) ask for a page rerun."""
+    st.session_state["vigil_full_run"] = True
+    if not seconds:
+        return
+
+    @st.fragment(run_every=seconds)
+    def tick() -> None:
+        if st.session_state.get("vigil_full_run"):
+            st.session_state["vigil_full_run"] = False
+            return
+        st.rerun()
+
+    tick()
 
 
 def fail(exc: ApiError) -> NoReturn:
@@ -92,6 +145,14 @@ def series(points: list[dict[str, Any]], metric: str, label: str | None = None
     df["slice"] = df["slice"].where(df["slice"] != "", label or metric)
     df[metric] = pd.to_numeric(df[metric], errors="coerce")
     return df.pivot_table(index="bucket", columns="slice", values=metric, aggfunc="sum")
+
+
+def line(frame: pd.DataFrame) -> None:
+    """A line chart; a single bucket (a young system) is drawn as bars so it shows."""
+    if len(frame.index) < 2:
+        st.bar_chart(frame)
+    else:
+        st.line_chart(frame)
 
 
 def table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> pd.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -24,6 +25,12 @@ else:
     c = st.columns(2)
     c[0].metric("Firing", firing)
     c[1].metric("Shown", len(alerts))
+    st.markdown("**Timeline** (alert events per hour)")
+    events = pd.DataFrame(alerts)
+    events["hour"] = pd.to_datetime(events["event_time"], utc=True,
+                                    format="mixed").dt.floor("h")
+    st.bar_chart(events.pivot_table(index="hour", columns="status", values="alert_id",
+                                    aggfunc="count").fillna(0))
     st.dataframe(table(alerts, ["event_time", "status", "severity", "signal", "title",
                                 "value", "baseline", "threshold", "started_at",
                                 "resolved_at"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -19,6 +20,16 @@ if not reports:
             "app/model's recent traffic against a reference window on a schedule. Widen the "
             "time range, or wait for its next run once traffic flows.")
     st.stop()
+
+points = fetch(api.drift_features, f.scope)
+if points:
+    st.markdown("**Per-feature drift over time** (effect size; above 0.1 is material)")
+    frame = pd.DataFrame(points)
+    frame["run_at"] = pd.to_datetime(frame["run_at"], utc=True, format="mixed")
+    frame["line"] = frame["app"] + "/" + frame["model"] + " · " + frame["feature"]
+    frame["effect_size"] = pd.to_numeric(frame["effect_size"], errors="coerce")
+    st.line_chart(frame.pivot_table(index="run_at", columns="line", values="effect_size",
+                                    aggfunc="mean"))
 
 df = table(reports, ["run_at", "report_id", "app", "model", "drifted_features",
                      "current_start", "current_end", "has_html"])

@@ -7,7 +7,7 @@ import dataclasses
 import signal
 import threading
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import typer
@@ -281,7 +281,8 @@ def _api_server(settings: Settings, store: object) -> uvicorn.Server:
     limiter = RateLimiter(settings.rate_limit_api_requests_per_s,
                           settings.rate_limit_api_burst, "requests")
     app = create_app(store, KeyRing.from_settings(settings),  # type: ignore[arg-type]
-                     settings.internal_token.get_secret_value(), limiter)
+                     settings.internal_token.get_secret_value(), _budgets(settings),
+                     limiter=limiter)
     host, _, port = settings.api_listen.rpartition(":")
     tls = {"ssl_certfile": str(settings.tls_cert_file),
            "ssl_keyfile": str(settings.tls_key_file)} if settings.tls else {}
@@ -296,6 +297,12 @@ def _serve_api_in_thread(settings: Settings, store: object) -> None:
     server = _api_server(settings, store)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     threading.Thread(target=server.run, name="read-api", daemon=True).start()
+
+
+def _budgets(settings: Settings) -> list[Any]:
+    from vigil.analyze.budgets import load_budgets
+
+    return load_budgets(settings.budgets_file) if settings.budgets_file else []
 
 
 @app.command()

@@ -35,7 +35,7 @@ class Budget(BaseModel):
     @property
     def name(self) -> str:
         scope = self.app or (f"user {self.user}" if self.user else "all apps")
-        return f"{self.project}/{scope} {self.period}ly budget"
+        return f"{self.project}/{scope} {'daily' if self.period == 'day' else 'monthly'} budget"
 
 
 def load_budgets(path: Path) -> list[Budget]:

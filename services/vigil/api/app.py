@@ -6,21 +6,30 @@ production it runs as its own deployment (`vigil api`) against ClickHouse.
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Path, Query, Response
+from clickhouse_connect.driver.exceptions import ClickHouseError
+from fastapi import FastAPI, HTTPException, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from vigil.analyze.budgets import Budget
+from vigil.api.budgets import budgets_router
 from vigil.api.deps import Project
+from vigil.api.explore import explore_router
+from vigil.api.filters import SLICE_COLUMNS as SLICES
+from vigil.api.filters import Slice, TimeWindow, base_params
 from vigil.api.internal import internal_router
 from vigil.api.tickets import tickets_router
 from vigil.auth import KeyRing
+from vigil.logs import get_logger
 from vigil.ratelimit import RateLimiter
 from vigil.store.client import Store
 
-# Slice columns a caller may group by (names, never SQL from the request).
-SLICES = {"app": "app", "model": "model", "prompt_version": "prompt_template_version",
-          "environment": "environment"}
+log = get_logger(__name__)
 SERIES = {
     "quality": ("scores", "trace_start_time",
                 "count() AS judgments, countIf(error != '') AS judge_errors, "
@@ -34,13 +43,33 @@ SERIES = {
 }
 
 
+class FiniteJSONResponse(JSONResponse):
+    """JSON where NaN and infinities (an average over no rows) become null."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(_finite(content), ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":")).encode()
+
+
 def create_app(store: Store, keyring: KeyRing, internal_token: str = "",
-               limiter: RateLimiter | None = None) -> FastAPI:
-    app = FastAPI(title="Vigil read API", version="1")
+               budgets: Sequence[Budget] = (), limiter: RateLimiter | None = None) -> FastAPI:
+    app = FastAPI(title="Vigil read API", version="1", default_response_class=FiniteJSONResponse,
+                  description="Read API of Vigil: every route but /health and /metrics takes "
+                              "`Authorization: Bearer <API key>` and sees the key's project "
+                              "only.")
     app.state.keyring = keyring
     app.state.limiter = limiter  # per key, in requests (vigil.api.deps)
     app.include_router(internal_router(store, internal_token))
     app.include_router(tickets_router(store))
+    app.include_router(explore_router(store))
+    app.include_router(budgets_router(store, budgets))
+
+    @app.exception_handler(ClickHouseError)
+    def store_failed(request: Request, exc: ClickHouseError) -> JSONResponse:
+        log.warning("store query failed", path=request.url.path, error=str(exc)[:500])
+        return JSONResponse({"detail": "the store could not answer this query; it may be "
+                                       "starting or overloaded: retry shortly"},
+                            status_code=503, headers={"Retry-After": "5"})
 
     @app.get("/health")
     def health() -> dict[str, str]:
@@ -101,29 +130,34 @@ def create_app(store: Store, keyring: KeyRing, internal_token: str = "",
     @app.get("/v1/timeseries/{metric}")
     def timeseries(
         metric: Annotated[str, Path(pattern="^(quality|feedback|traffic)$")],
-        project_id: Project,
-        hours: Annotated[float, Query(gt=0, le=24 * 90)] = 24,
+        project_id: Project, window: TimeWindow, where: Slice,
         interval: Annotated[str, Query(pattern="^(minute|hour|day)$")] = "hour",
         group_by: Annotated[str | None, Query(pattern=f"^({'|'.join(SLICES)})$")] = None,
-        evaluator: Annotated[str | None, Query(max_length=256)] = None,
+        evaluator: Annotated[str | None, Query(max_length=200)] = None,
     ) -> dict[str, Any]:
         """Per-interval series of judge scores, user feedback or traffic, by slice."""
         table, time_column, values = SERIES[metric]
+        if metric == "feedback" and (group_by or where.values):
+            raise HTTPException(400, "feedback series cannot be sliced: feedback is given on "
+                                     "traces; use /v1/compare?metric=thumbs_up per slice")
+        if window.seconds / _SECONDS[interval] > MAX_POINTS:
+            raise HTTPException(400, f"{interval} buckets over this window give more than "
+                                     f"{MAX_POINTS} points: use a coarser interval")
         slice_column = SLICES[group_by] if group_by else "''"
         only_evaluator = "AND evaluator = {e:String}" if metric == "quality" and evaluator else ""
         rows = store.rows(
             f"SELECT toStartOfInterval({time_column}, INTERVAL 1 {interval}) AS bucket, "
             f"{slice_column} AS slice, {values} FROM {table} "
-            f"WHERE project_id = {{p:String}} "
-            f"AND {time_column} >= now64(3) - toIntervalSecond({{s:UInt64}}) {only_evaluator} "
+            f"WHERE project_id = {{p:String}} AND {time_column} >= {{t0:DateTime64(3)}} "
+            f"AND {time_column} < {{t1:DateTime64(3)}}{where.sql()} {only_evaluator} "
             "GROUP BY bucket, slice ORDER BY bucket, slice",
-            {"p": project_id, "s": int(hours * 3600), "e": evaluator or ""})
-        return {"metric": metric, "interval": interval, "group_by": group_by, "points": rows}
+            {**base_params(project_id, window, where), "e": evaluator or ""})
+        return {"metric": metric, "interval": interval, "group_by": group_by,
+                "window": window.to_json(), "filters": where.to_json(), "points": rows}
 
     @app.get("/v1/judge/sampling")
     def judge_sampling(
-        project_id: Project,
-        hours: Annotated[float, Query(gt=0, le=24 * 90)] = 24,
+        project_id: Project, window: TimeWindow, where: Slice,
         group_by: Annotated[str, Query(pattern=f"^({'|'.join(SLICES)})$")] = "model",
     ) -> dict[str, Any]:
         """Judged / eligible / skipped-for-budget per slice: how much was really scored."""
@@ -133,19 +167,22 @@ def create_app(store: Store, keyring: KeyRing, internal_token: str = "",
             "sum(skipped_budget) AS skipped_budget, "
             "if(eligible = 0, 0, judged / eligible) AS judged_share "
             "FROM judge_sampling WHERE project_id = {p:String} "
-            "AND minute >= now64(3) - toIntervalSecond({s:UInt64}) "
-            "GROUP BY slice ORDER BY slice",
-            {"p": project_id, "s": int(hours * 3600)})
+            f"AND minute >= {{t0:DateTime64(3)}} AND minute < {{t1:DateTime64(3)}}{where.sql()} "
+            "GROUP BY slice ORDER BY slice", base_params(project_id, window, where))
         return {"group_by": group_by, "slices": rows}
 
-    @app.get("/v1/traces")
-    def recent(project_id: Project,
-               limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:
-        rows = store.rows(
-            "SELECT event_id, trace_id, start_time, app, model, status, latency_ms, "
-            "input_tokens, output_tokens, total_cost FROM traces "
-            "WHERE project_id = {p:String} ORDER BY start_time DESC LIMIT {n:UInt32}",
-            {"p": project_id, "n": limit})
-        return {"traces": rows}
-
     return app
+
+
+MAX_POINTS = 5000
+_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

@@ -15,6 +15,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response
 from vigil.analyze.model import TicketExample
 from vigil.analyze.tickets import dataset_csv, finetune_jsonl
 from vigil.api.deps import Project
+from vigil.api.filters import Slice, SliceFilter, TimeWindow, base_params
 from vigil.sink.rows import TICKETS
 from vigil.store.client import Store
 
@@ -90,6 +91,27 @@ def tickets_router(store: Store) -> APIRouter:
         for r in rows:
             r["report"] = json.loads(r["report"])
         return {"reports": rows}
+
+    @router.get("/drift/features")
+    def drift_features(project_id: Project, window: TimeWindow, where: Slice,
+                       limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
+        """Per-feature drift of each analysis in the window, oldest first: one point per
+        (run, app, model, feature) with its effect size, PSI and verdict. Drift is analysed
+        per app and model, so those are the slice filters that apply."""
+        where = SliceFilter({k: v for k, v in where.values.items() if k in ("app", "model")})
+        rows = store.rows(
+            "SELECT run_at, app, model, report FROM drift_reports "
+            "WHERE project_id = {p:String} AND run_at >= {t0:DateTime64(3)} "
+            f"AND run_at < {{t1:DateTime64(3)}}{where.sql()} ORDER BY run_at DESC "
+            "LIMIT {n:UInt32}", {**base_params(project_id, window, where), "n": limit})
+        points = []
+        for r in reversed(rows):
+            for feature in json.loads(r["report"]).get("features", []):
+                points.append({"run_at": r["run_at"], "app": r["app"], "model": r["model"],
+                               **{k: feature.get(k) for k in (
+                                   "feature", "kind", "test", "p_adjusted", "effect",
+                                   "effect_size", "psi", "drifted", "skipped")}})
+        return {"window": window.to_json(), "points": points}
 
     @router.get("/drift/reports/{report_id}/html")
     def drift_html(report_id: str, project_id: Project) -> Response:
