@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 from typing import Any
 from urllib.parse import quote
 
@@ -28,6 +29,9 @@ class VigilApi:
         self.base_url = (base_url or os.environ.get("VIGIL_API_URL") or DEFAULT_URL).rstrip("/")
         self.api_key = api_key or os.environ.get("VIGIL_API_KEY") or DEFAULT_KEY
         self.timeout = timeout
+        ca_file = os.environ.get("VIGIL_TLS_CA_FILE")  # a private CA of an https:// API
+        self.verify: ssl.SSLContext | bool = (ssl.create_default_context(cafile=ca_file)
+                                              if ca_file else True)
 
     def _request(self, method: str, path: str, params: dict[str, Any] | None = None
                  ) -> httpx.Response:
@@ -35,7 +39,7 @@ class VigilApi:
         try:
             resp = httpx.request(method, f"{self.base_url}{path}", params=clean,
                                  headers={"Authorization": f"Bearer {self.api_key}"},
-                                 timeout=self.timeout)
+                                 timeout=self.timeout, verify=self.verify)
         except httpx.HTTPError as exc:
             raise ApiError(f"cannot reach the Vigil read API at {self.base_url}: {exc}. "
                            "Is it running (`vigil api`) and is VIGIL_API_URL right?") from exc

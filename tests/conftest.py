@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -110,6 +111,11 @@ class Stack:
         self.root = root
         self.ingest_port, self.api_port, self.otlp_http_port = free_port(), free_port(), free_port()
         self.prefix = f"t{uuid.uuid4().hex[:8]}."
+        self.scheme = "https" if "VIGIL_TLS_CERT_FILE" in overrides else "http"
+        # a self-signed test certificate is its own CA
+        self.ca_file = overrides.get("VIGIL_TLS_CERT_FILE")
+        self.verify: ssl.SSLContext | bool = (ssl.create_default_context(cafile=self.ca_file)
+                                              if self.ca_file else True)
         self.env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -118,7 +124,7 @@ class Stack:
             "VIGIL_INGEST_LISTEN": f"127.0.0.1:{self.ingest_port}",
             "VIGIL_API_LISTEN": f"127.0.0.1:{self.api_port}",
             "VIGIL_OTLP_HTTP_LISTEN": f"127.0.0.1:{self.otlp_http_port}",
-            "VIGIL_API_URL": f"http://127.0.0.1:{self.api_port}",
+            "VIGIL_API_URL": f"{self.scheme}://127.0.0.1:{self.api_port}",
             "VIGIL_API_KEYS": f"{KEY_A}={PROJECT_A},{KEY_B}={PROJECT_B}",
             "VIGIL_KAFKA_SESSION_TIMEOUT_MS": "2000",
             "VIGIL_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
@@ -135,7 +141,7 @@ class Stack:
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
+        return f"{self.scheme}://127.0.0.1:{self.api_port}"
 
     def service(self, name: str) -> Service:
         if name not in self.services:
@@ -162,12 +168,13 @@ class Stack:
         def healthy() -> bool:
             if sink.proc is not None and sink.proc.poll() is not None:
                 raise RuntimeError(f"the sink exited:\n{sink.tail()}")
-            return httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200
+            return httpx.get(f"{self.api_url}/health", timeout=2,
+                             verify=self.verify).status_code == 200
 
         wait_until(healthy, 90, "the read API")
 
     def get(self, path: str, key: str = KEY_A) -> Any:
-        response = httpx.get(f"{self.api_url}{path}", timeout=10,
+        response = httpx.get(f"{self.api_url}{path}", timeout=10, verify=self.verify,
                              headers={"authorization": f"Bearer {key}"})
         response.raise_for_status()
         return response.json()

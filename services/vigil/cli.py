@@ -6,13 +6,17 @@ import asyncio
 import dataclasses
 import signal
 import threading
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import typer
 
 from vigil.logs import configure_logging, get_logger
-from vigil.settings import DEMO_API_KEY, Settings
+from vigil.settings import DEMO_API_KEY, Settings, redact_url
+
+if TYPE_CHECKING:
+    import uvicorn
 
 app = typer.Typer(
     help="Vigil: event-driven monitoring and feedback for LLM applications.\n\n"
@@ -127,7 +131,8 @@ def _api(method: str, path: str, key: str, **params: str) -> httpx.Response:
     settings = Settings()
     try:
         response = httpx.request(method, f"{settings.api_url}{path}", params=params or None,
-                                 headers={"authorization": f"Bearer {key}"}, timeout=30)
+                                 headers={"authorization": f"Bearer {key}"}, timeout=30,
+                                 verify=settings.api_verify)
     except httpx.HTTPError as exc:
         typer.echo(f"cannot reach the read API at {settings.api_url} ({exc}); is Vigil "
                    "running? Set VIGIL_API_URL to point elsewhere.", err=True)
@@ -193,6 +198,55 @@ def tickets_resolve(ticket_id: str, key: KeyOption = DEMO_API_KEY) -> None:
     typer.echo(_api("POST", f"/v1/tickets/{ticket_id}/resolve", key).json()["status"])
 
 
+keys_app = typer.Typer(help="API keys in the key file (VIGIL_KEYS_FILE): create, list, "
+                       "revoke. Running services pick up changes within seconds.",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(project: Annotated[str, typer.Option(help="Project the key writes to and "
+                                                     "reads from.")],
+                name: Annotated[str, typer.Option(help="What the key is for.")] = "") -> None:
+    """Create a key; it is printed once (only its hash is stored)."""
+    from vigil import keystore
+
+    settings = Settings()
+    try:
+        key, stored = keystore.create(settings.key_file_path, project, name, datetime.now(UTC))
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"key id:  {stored.key_id}\nproject: {stored.project}\napi key: {key}")
+    typer.echo("store the key now: it is not shown again", err=True)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key's id, project, name, creation and revocation (never the keys)."""
+    from vigil import keystore
+
+    keys = keystore.load(Settings().key_file_path)
+    if not keys:
+        typer.echo("no keys in the key file")
+    for k in keys:
+        state = f"revoked {k.revoked_at}" if k.revoked_at else "active"
+        typer.echo(f"{k.key_id}  {k.project:<20} {k.name:<24} created {k.created_at}  {state}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key by its id; services refuse it within seconds."""
+    from vigil import keystore
+
+    try:
+        stored = keystore.revoke(Settings().key_file_path, key_id, datetime.now(UTC))
+    except KeyError as exc:
+        typer.echo(f"no key {key_id!r} in the key file", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{stored.key_id} revoked at {stored.revoked_at}")
+
+
 @app.command()
 def sink(
     api: Annotated[bool | None, typer.Option(
@@ -200,7 +254,6 @@ def sink(
         "which no other process may open).")] = None,
 ) -> None:
     """Run the sink: enriched traces and feedback into ClickHouse."""
-    from vigil.auth import KeyRing
     from vigil.kafka.topics import ensure_topics
     from vigil.sink.writer import TraceSink
     from vigil.store.client import open_store
@@ -212,22 +265,38 @@ def sink(
     ensure_topics(settings)
     stop = _stop_on_signals()
     if api if api is not None else store.embedded:
-        _serve_api_in_thread(settings, store, KeyRing.parse(settings.api_keys.get_secret_value()))
+        _serve_api_in_thread(settings, store)
     TraceSink(settings, store).run(stop)
 
 
-def _serve_api_in_thread(settings: Settings, store: object, keyring: object) -> None:
+def _api_server(settings: Settings, store: object) -> uvicorn.Server:
+    """The read API as a uvicorn server: keys (env + key file), per-key request limit, TLS
+    when a certificate is configured."""
     import uvicorn
 
     from vigil.api.app import create_app
+    from vigil.auth import KeyRing
+    from vigil.ratelimit import RateLimiter
 
+    limiter = RateLimiter(settings.rate_limit_api_requests_per_s,
+                          settings.rate_limit_api_burst, "requests")
+    app = create_app(store, KeyRing.from_settings(settings),  # type: ignore[arg-type]
+                     settings.internal_token.get_secret_value(), _budgets(settings),
+                     limiter=limiter)
     host, _, port = settings.api_listen.rpartition(":")
-    app = create_app(store, keyring, settings.internal_token.get_secret_value(),  # type: ignore[arg-type]
-                     _budgets(settings))
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=int(port), log_level="warning"))
+    tls = {"ssl_certfile": str(settings.tls_cert_file),
+           "ssl_keyfile": str(settings.tls_key_file)} if settings.tls else {}
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=int(port), log_level="warning",
+                                           **tls))  # type: ignore[arg-type]
+    scheme = "https" if settings.tls else "http"
+    get_logger(__name__).info("read API listening", url=f"{scheme}://{settings.api_listen}")
+    return server
+
+
+def _serve_api_in_thread(settings: Settings, store: object) -> None:
+    server = _api_server(settings, store)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     threading.Thread(target=server.run, name="read-api", daemon=True).start()
-    get_logger(__name__).info("read API listening", url=f"http://{settings.api_listen}")
 
 
 def _budgets(settings: Settings) -> list[Any]:
@@ -239,20 +308,13 @@ def _budgets(settings: Settings) -> list[Any]:
 @app.command()
 def api() -> None:
     """Run the read API alone (production: against a ClickHouse server)."""
-    import uvicorn
-
-    from vigil.api.app import create_app
-    from vigil.auth import KeyRing
     from vigil.store.client import open_store
     from vigil.store.migrate import migrate
 
     settings = _setup("api")
     store = open_store(settings)
     migrate(store, settings.retention_days)
-    host, _, port = settings.api_listen.rpartition(":")
-    uvicorn.run(create_app(store, KeyRing.parse(settings.api_keys.get_secret_value()),
-                           settings.internal_token.get_secret_value(), _budgets(settings)),
-                host=host, port=int(port), log_level="warning")
+    _api_server(settings, store).run()
 
 
 @app.command()
@@ -348,7 +410,8 @@ def config(markdown: Annotated[bool, typer.Option(help="Print a Markdown table."
         env = ("KAFKA_BOOTSTRAP_SERVERS" if name == "kafka_bootstrap_servers"
                else f"VIGIL_{name.upper()}")
         value = getattr(settings, name)
-        shown = "(secret)" if "Secret" in type(value).__name__ else value
+        shown = ("(secret)" if "Secret" in type(value).__name__
+                 else redact_url(value) if name == "clickhouse_url" and value else value)
         default = "(secret)" if name == "api_keys" else field.default
         rows.append((env, default, shown, field.description or ""))
     if markdown:

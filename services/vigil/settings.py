@@ -7,10 +7,12 @@ Stage code never reads the environment: it receives this object.
 
 from __future__ import annotations
 
+import ssl
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMBEDDED_BROKER = "127.0.0.1:19092"
@@ -52,10 +54,27 @@ class Settings(BaseSettings):
         "them (table spans, the trace tree) or 'drop' them.")
     api_keys: SecretStr = Field(
         SecretStr(f"{DEMO_API_KEY}=demo"),
-        description="API keys and their projects: 'key1=project-a,key2=project-b'.")
+        description="API keys and their projects: 'key1=project-a,key2=project-b'; added to "
+        "the keys of VIGIL_KEYS_FILE. Set it empty to use only the key file.")
+    keys_file: Path | None = Field(
+        None, description="JSON file of hashed API keys managed with `vigil keys`; services "
+        "re-read it when it changes. Unset: VIGIL_DATA_DIR/keys.json.")
     max_event_bytes: int = Field(256 * 1024, description="Largest accepted trace event.")
-    max_request_bytes: int = Field(16 * 1024 * 1024, description="Largest gRPC request.")
-    max_batch_events: int = Field(10_000, description="Most events in one EmitBatch message.")
+    max_request_bytes: int = Field(16 * 1024 * 1024, description="Largest gRPC request, "
+                                   "OTLP/HTTP body (also once decompressed).")
+    max_batch_events: int = Field(10_000, description="Most events in one EmitBatch message "
+                                  "or spans in one OTLP request.")
+    rate_limit_events_per_s: float = Field(
+        0, ge=0, description="Events per second one API key may send to ingest (gRPC, OTLP); "
+        "over it: RESOURCE_EXHAUSTED / HTTP 429 with when to retry. 0: no limit.")
+    rate_limit_events_burst: float = Field(
+        0, ge=0, description="Most events a key may send at once (the bucket size); 0: one "
+        "second's worth.")
+    rate_limit_api_requests_per_s: float = Field(
+        0, ge=0, description="Read API requests per second per API key (HTTP 429 over it); "
+        "0: no limit.")
+    rate_limit_api_burst: float = Field(0, ge=0, description="Most read API requests a key "
+                                        "may make at once; 0: one second's worth.")
     max_future_skew_s: float = Field(3600, description="How far in the future a timestamp may be.")
     ack_timeout_s: float = Field(5.0, description="Longest wait for Kafka to confirm a write; "
                                  "past it the sender gets UNAVAILABLE.")
@@ -127,6 +146,16 @@ class Settings(BaseSettings):
         "internal endpoints (the analyzer); empty: those endpoints are off.")
     api_url: str = Field("http://127.0.0.1:8700", description="Where the CLI finds the read API.")
 
+    # TLS
+    tls_cert_file: Path | None = Field(
+        None, description="PEM certificate (chain) of this service; with VIGIL_TLS_KEY_FILE "
+        "the gRPC ingest port, OTLP/HTTP and the read API serve TLS only.")
+    tls_key_file: Path | None = Field(None, description="PEM private key of "
+                                      "VIGIL_TLS_CERT_FILE.")
+    tls_ca_file: Path | None = Field(
+        None, description="CA bundle the CLI and the analyzer trust for an https:// "
+        "VIGIL_API_URL (e.g. a private CA); unset: the system's.")
+
     # Observability
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR.")
     log_format: str = Field("json", description="json or console.")
@@ -148,6 +177,25 @@ class Settings(BaseSettings):
                 raise ValueError("must be '<ISO start>/<ISO end>' with start before end")
         return value
 
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("set both VIGIL_TLS_CERT_FILE and VIGIL_TLS_KEY_FILE, or neither")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert_file is not None
+
+    @property
+    def key_file_path(self) -> Path:
+        return self.keys_file or self.data_dir / "keys.json"
+
+    @property
+    def api_verify(self) -> ssl.SSLContext | bool:
+        """httpx's `verify` for calls to the read API."""
+        return ssl.create_default_context(cafile=self.tls_ca_file) if self.tls_ca_file else True
+
     @property
     def embedded_store(self) -> bool:
         return not self.clickhouse_url
@@ -163,6 +211,16 @@ class Settings(BaseSettings):
         """The consumer group of a stage: deployments with their own topic prefix on one
         Kafka never share a group."""
         return f"{self.topic_prefix}{stage}"
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password (for banners and `vigil config`)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -23,7 +23,7 @@ import httpx
 from vigil.kafka.broker import port_is_open, start_broker, wait_for_port
 from vigil.kafka.lag import group_lag
 from vigil.kafka.topics import Topics, ensure_topics
-from vigil.settings import DEMO_API_KEY, Settings
+from vigil.settings import DEMO_API_KEY, Settings, redact_url
 
 EMBEDDED_TIMEOUTS = {"VIGIL_KAFKA_SESSION_TIMEOUT_MS": "2000",
                      "VIGIL_KAFKA_HEARTBEAT_INTERVAL_MS": "500"}
@@ -146,7 +146,8 @@ def _banner(settings: Settings, logs: Path, demo_rate: float) -> None:
     say(f"ingest (gRPC)   {settings.ingest_listen}   API key: {DEMO_API_KEY} (project 'demo')")
     say("dashboard       http://127.0.0.1:8501")
     say(f"read API        {settings.api_url}   (try: {settings.api_url}/docs)")
-    say(f"store           {settings.clickhouse_url or (settings.data_dir / 'clickhouse')}")
+    store = redact_url(settings.clickhouse_url) if settings.clickhouse_url else None
+    say(f"store           {store or (settings.data_dir / 'clickhouse')}")
     say(f"logs            {logs}/")
     if demo_rate:
         say(f"demo traffic    {demo_rate:g} events/s")

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from vigil.auth import KeyRing
+from vigil.settings import Settings, redact_url
 
 
 def test_keys_map_to_projects_and_are_held_hashed() -> None:
@@ -29,3 +32,42 @@ def test_metadata(metadata: list[tuple[str, str]], project: str | None) -> None:
 def test_bad_key_specs_are_refused(spec: str) -> None:
     with pytest.raises(ValueError, match="VIGIL_API_KEYS"):
         KeyRing.parse(spec)
+
+
+def test_callers_carry_a_public_id_and_the_digest_never_the_key() -> None:
+    ring = KeyRing.parse("alpha-key=project-a,beta-key=project-b")
+    caller = ring.caller_for_authorization("Bearer beta-key")
+    assert caller is not None
+    assert (caller.project, caller.key_id) == ("project-b", "env-2")
+    assert "beta-key" not in repr(caller)
+    assert ring.caller_for_authorization(None) is None
+    assert ring.caller_for_authorization("Bearer") is None
+
+
+def test_an_empty_env_spec_leaves_only_the_key_file(tmp_path: Path) -> None:
+    settings = Settings(api_keys="", data_dir=tmp_path)  # type: ignore[arg-type]
+    ring = KeyRing.from_settings(settings)
+    assert ring.project_for_key("vigil-demo-key") is None
+    assert KeyRing.from_settings(Settings(data_dir=tmp_path)).project_for_key(
+        "vigil-demo-key") == "demo"
+
+
+def test_settings_never_show_secrets() -> None:
+    settings = Settings(api_keys="sekrit-key=p", internal_token="sekrit-token",  # type: ignore[arg-type]
+                        judge_llm_api_key="sekrit-judge")  # type: ignore[arg-type]
+    for text in (repr(settings), str(settings), str(settings.model_dump())):
+        assert "sekrit" not in text
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("http://vigil:pa55@ch:8123/vigil", "http://vigil:***@ch:8123/vigil"),
+    ("https://ch.example/vigil", "https://ch.example/vigil"),
+])
+def test_urls_are_shown_without_their_password(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+
+
+def test_tls_needs_both_the_certificate_and_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="VIGIL_TLS_CERT_FILE and VIGIL_TLS_KEY_FILE"):
+        Settings(tls_cert_file=tmp_path / "c.pem")
+    assert Settings(tls_cert_file=tmp_path / "c.pem", tls_key_file=tmp_path / "k.pem").tls

@@ -42,7 +42,8 @@ class StoreReader:
     """The read API's internal endpoints, as the analyzer's window on the store."""
 
     def __init__(self, settings: Settings) -> None:
-        self._http = httpx.Client(base_url=settings.api_url, timeout=60, headers={
+        self._http = httpx.Client(base_url=settings.api_url, timeout=60,
+                                  verify=settings.api_verify, headers={
             "authorization": f"Bearer {settings.internal_token.get_secret_value()}"})
 
     def series(self, since: datetime, until: datetime) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ from vigil.api.internal import internal_router
 from vigil.api.tickets import tickets_router
 from vigil.auth import KeyRing
 from vigil.logs import get_logger
+from vigil.ratelimit import RateLimiter
 from vigil.store.client import Store
 
 log = get_logger(__name__)
@@ -51,12 +52,13 @@ class FiniteJSONResponse(JSONResponse):
 
 
 def create_app(store: Store, keyring: KeyRing, internal_token: str = "",
-               budgets: Sequence[Budget] = ()) -> FastAPI:
+               budgets: Sequence[Budget] = (), limiter: RateLimiter | None = None) -> FastAPI:
     app = FastAPI(title="Vigil read API", version="1", default_response_class=FiniteJSONResponse,
                   description="Read API of Vigil: every route but /health and /metrics takes "
                               "`Authorization: Bearer <API key>` and sees the key's project "
                               "only.")
     app.state.keyring = keyring
+    app.state.limiter = limiter  # per key, in requests (vigil.api.deps)
     app.include_router(internal_router(store, internal_token))
     app.include_router(tickets_router(store))
     app.include_router(explore_router(store))
@@ -101,7 +103,8 @@ def create_app(store: Store, keyring: KeyRing, internal_token: str = "",
         return {"project_id": project_id, **totals, **feedback, "by_model": by_model}
 
     @app.get("/v1/traces/{trace_id}")
-    def trace(trace_id: str, project_id: Project) -> dict[str, Any]:
+    def trace(trace_id: Annotated[str, Path(max_length=128)], project_id: Project
+              ) -> dict[str, Any]:
         """The calls of one trace, with the feedback given on it."""
         p = {"p": project_id, "t": trace_id}
         calls = store.rows(

@@ -31,6 +31,8 @@ from vigil.events.wire import (
 )
 from vigil.v1 import events_pb2 as pb
 
+JSON_EXPANSION = 4  # a direct-Kafka JSON record may be this many times VIGIL_MAX_EVENT_BYTES
+
 
 @dataclass(frozen=True, slots=True)
 class EnrichConfig:
@@ -102,8 +104,13 @@ def app_event_batch(value: bytes | None, headers: dict[str, str], keys: KeyRing,
     one-event batch, checked like ingest checks it. Raises PayloadError with the reason."""
     project = keys.project_for_metadata(headers.items())
     if project is None:
-        raise PayloadError("missing or unknown API key: set the record header "
+        raise PayloadError("missing or unknown API key (or revoked): set the record header "
                            "'authorization: Bearer <key>'")
+    # checked before decoding; JSON spells the same event in up to a few times the bytes
+    limit = limits.max_event_bytes * (JSON_EXPANSION if "json" in headers.get(
+        "content-type", "") else 1)
+    if value is not None and len(value) > limit:
+        raise PayloadError(f"record is {len(value)} bytes, the limit is {limit}")
     event = decode_app_event(value, headers.get("content-type", ""))
     if violation := validate_trace(event, limits, now):
         raise PayloadError(f"invalid event: {violation.field} {violation.reason}")

@@ -69,7 +69,7 @@ def build_app(settings: Settings) -> faust.App:
 
     app_events = app.topic(topics.traces_app, key_type=bytes, value_type=bytes,
                            key_serializer="raw", value_serializer="raw")
-    keys = KeyRing.parse(settings.api_keys.get_secret_value())
+    keys = KeyRing.from_settings(settings)  # re-reads the key file: revokes apply here too
     limits = Limits.from_settings(settings)
 
     @app.agent(raw, name="enrich-traces")

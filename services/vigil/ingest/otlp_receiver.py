@@ -7,12 +7,16 @@ Kafka-confirmed publishing as Emit; invalid ones are reported in
 `partial_success` (rejected_spans + a reason), as the OTLP spec asks, and the
 rest are stored. Kafka not confirming -> UNAVAILABLE / HTTP 503, so the
 exporter retries (its retry is stored once: event id = trace id + span id).
+Limits: a body over `max_body_bytes` (also once decompressed: aiohttp inflates
+gzip bodies while reading and stops at the limit, so a small bomb cannot inflate
+in memory) -> 413; more spans
+than `max_spans` in one request -> INVALID_ARGUMENT / 413; a key over its rate
+limit (counted in spans) -> RESOURCE_EXHAUSTED / 429 with Retry-After.
 """
 
 from __future__ import annotations
 
 import base64
-import gzip
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,10 +33,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from vigil.auth import KeyRing
 from vigil.events.validate import Limits, validate_trace
+from vigil.ingest.guard import admit, authenticate, note_rate_limited
 from vigil.ingest.otlp import map_request
 from vigil.ingest.publisher import KafkaUnavailable, TracePublisher
 from vigil.logs import get_logger
 from vigil.metrics import INGEST_EVENTS
+from vigil.ratelimit import RateLimiter
 
 log = get_logger(__name__)
 OTLP_SERVICE_NAME = trace_service_pb2.DESCRIPTOR.services_by_name["TraceService"].full_name
@@ -73,21 +79,29 @@ async def export(request: ExportTraceServiceRequest, project: str, publisher: Tr
     return response
 
 
+def span_count(request: ExportTraceServiceRequest) -> int:
+    return sum(len(scope.spans) for resource in request.resource_spans
+               for scope in resource.scope_spans)
+
+
 class OtlpTraceServicer(trace_service_pb2_grpc.TraceServiceServicer):
-    def __init__(self, keyring: KeyRing, publisher: TracePublisher, limits: Limits,
-                 keep_other_spans: bool = True) -> None:
-        self._keyring, self._publisher, self._limits = keyring, publisher, limits
-        self._keep_other_spans = keep_other_spans
+    def __init__(self, keyring: KeyRing, limiter: RateLimiter, publisher: TracePublisher,
+                 limits: Limits, keep_other_spans: bool = True, max_spans: int = 10_000
+                 ) -> None:
+        self._keyring, self._limiter = keyring, limiter
+        self._publisher, self._limits = publisher, limits
+        self._keep_other_spans, self._max_spans = keep_other_spans, max_spans
 
     async def Export(self, request: ExportTraceServiceRequest, context: grpc.aio.ServicerContext
                      ) -> ExportTraceServiceResponse:
-        project = self._keyring.project_for_metadata(context.invocation_metadata() or ())
-        if project is None:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
-                                "missing or unknown API key: send 'authorization: Bearer <key>'")
-        assert project is not None
+        caller = await authenticate(self._keyring, context)
+        spans = span_count(request)
+        if spans > self._max_spans:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"{spans} spans in one request, the limit is {self._max_spans}")
+        await admit(self._limiter, context, caller, spans)
         try:
-            return await export(request, project, self._publisher, self._limits,
+            return await export(request, caller.project, self._publisher, self._limits,
                                 self._keep_other_spans)
         except KafkaUnavailable as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, f"{exc}; retry")
@@ -122,27 +136,37 @@ def _ids_to_base64(node: Any) -> Any:
     return node
 
 
-def http_app(keyring: KeyRing, publisher: TracePublisher, limits: Limits,
-             max_body_bytes: int, keep_other_spans: bool = True) -> web.Application:
+def http_app(keyring: KeyRing, limiter: RateLimiter, publisher: TracePublisher,
+             limits: Limits, max_body_bytes: int, keep_other_spans: bool = True,
+             max_spans: int = 10_000) -> web.Application:
     async def traces(request: web.Request) -> web.Response:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        project = keyring.project_for_key(token.strip()) if scheme.lower() == "bearer" else None
-        if project is None:
-            return _error(401, "missing or unknown API key: send 'Authorization: Bearer <key>'")
+        caller = keyring.caller_for_authorization(request.headers.get("authorization"))
+        if caller is None:
+            return _error(401, "missing or unknown API key (or revoked): send "
+                          "'Authorization: Bearer <key>'")
         content_type = request.content_type
         if content_type not in (_PROTOBUF, _JSON):
             return _error(415, f"Content-Type must be {_PROTOBUF} or {_JSON}")
-        body = await request.read()
-        if request.headers.get("content-encoding", "").lower() == "gzip":
-            try:
-                body = gzip.decompress(body)
-            except (OSError, EOFError) as exc:
-                return _error(400, f"body is not valid gzip: {exc}")
-            if len(body) > max_body_bytes:
-                return _error(413, f"body is larger than {max_body_bytes} bytes")
+        if (request.content_length or 0) > max_body_bytes:
+            return _error(413, f"body is larger than {max_body_bytes} bytes")
+        try:  # aiohttp inflates gzip/deflate bodies as it reads, counting inflated bytes
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _error(413, f"body is larger than {max_body_bytes} bytes (once "
+                          "decompressed)")
         try:
             export_request = decode_http_body(body, content_type)
-            response = await export(export_request, project, publisher, limits,
+        except ValueError as exc:
+            return _error(400, str(exc))
+        spans = span_count(export_request)
+        if spans > max_spans:
+            return _error(413, f"{spans} spans in one request, the limit is {max_spans}")
+        if refusal := limiter.take(caller.digest, spans):
+            note_rate_limited(caller, refusal)
+            return _error(429, str(refusal),
+                          headers={"Retry-After": str(refusal.retry_after_whole_s)})
+        try:
+            response = await export(export_request, caller.project, publisher, limits,
                                     keep_other_spans)
         except ValueError as exc:
             return _error(400, str(exc))

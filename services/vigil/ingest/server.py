@@ -1,8 +1,11 @@
 """The gRPC IngestService: auth, validation, acknowledgement after Kafka confirmed.
 
-Errors: UNAUTHENTICATED (no or unknown key), INVALID_ARGUMENT (names the field;
-permanent, do not retry), UNAVAILABLE (Kafka did not confirm; retry with the
-same event ids, they are stored once). The standard health service reports
+Errors: UNAUTHENTICATED (no, unknown or revoked key), INVALID_ARGUMENT (names the
+field; permanent, do not retry), RESOURCE_EXHAUSTED (the request is larger than
+VIGIL_MAX_REQUEST_BYTES, or the key is over its rate limit: the message says
+the limit and when to retry, trailer `vigil-retry-after-ms`), UNAVAILABLE (Kafka
+did not confirm; retry with the same event ids, they are stored once). With
+VIGIL_TLS_CERT_FILE/KEY_FILE the port serves TLS only. The standard health service reports
 SERVING only while Kafka is reachable; server reflection is on.
 """
 
@@ -23,11 +26,14 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
 from vigil.auth import KeyRing
 from vigil.events.validate import Limits, Violation, validate_feedback, validate_trace
+from vigil.ingest.guard import admit, authenticate
 from vigil.ingest.otlp_receiver import OTLP_SERVICE_NAME, OtlpTraceServicer, http_app
 from vigil.ingest.publisher import KafkaUnavailable, TracePublisher
 from vigil.logs import get_logger
 from vigil.metrics import INGEST_ACK_SECONDS, INGEST_EVENTS
+from vigil.ratelimit import RateLimiter
 from vigil.settings import Settings
+from vigil.tls import grpc_server_credentials, server_ssl_context
 from vigil.v1 import events_pb2 as pb
 from vigil.v1 import ingest_pb2, ingest_pb2_grpc
 
@@ -37,8 +43,10 @@ _STREAM_INFLIGHT = 8
 
 
 class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
-    def __init__(self, settings: Settings, keyring: KeyRing, publisher: TracePublisher) -> None:
+    def __init__(self, settings: Settings, keyring: KeyRing, publisher: TracePublisher,
+                 limiter: RateLimiter) -> None:
         self._keyring = keyring
+        self._limiter = limiter
         self._publisher = publisher
         self._max_batch = settings.max_batch_events
         self.limits = self._limits = Limits.from_settings(settings)
@@ -46,7 +54,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
     async def Emit(self, request: ingest_pb2.EmitRequest, context: grpc.aio.ServicerContext
                    ) -> ingest_pb2.EmitResponse:
         started = time.perf_counter()
-        project = await self._project(context)
+        project = await self._project(context, 1)
         if violation := validate_trace(request.event, self._limits, datetime.now(UTC)):
             INGEST_EVENTS.labels("rejected").inc()
             await _abort_invalid(context, "event", violation)
@@ -57,8 +65,10 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
     async def EmitBatch(self, request: ingest_pb2.EmitBatchRequest,
                         context: grpc.aio.ServicerContext) -> ingest_pb2.EmitBatchResponse:
         started = time.perf_counter()
-        project = await self._project(context)
+        caller = await authenticate(self._keyring, context)
         await self._check_batch_size(context, len(request.events))
+        await admit(self._limiter, context, caller, len(request.events))
+        project = caller.project
         accepted, results = self._triage(request.events, offset=0)
         await self._publish(context, project, accepted)
         INGEST_ACK_SECONDS.labels("EmitBatch").observe(time.perf_counter() - started)
@@ -66,17 +76,19 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
 
     async def EmitStream(self, request_iterator: AsyncIterator[ingest_pb2.EmitBatchRequest],
                          context: grpc.aio.ServicerContext) -> ingest_pb2.EmitBatchResponse:
-        project = await self._project(context)
+        caller = await authenticate(self._keyring, context)
         results: list[ingest_pb2.EventResult] = []
         inflight: set[asyncio.Task[None]] = set()
         accepted_total = 0
         try:
             async for message in request_iterator:
                 await self._check_batch_size(context, len(message.events))
+                await admit(self._limiter, context, caller, len(message.events))
                 accepted, message_results = self._triage(message.events, offset=len(results))
                 results.extend(message_results)
                 accepted_total += len(accepted)
-                inflight.add(asyncio.create_task(self._publisher.publish(project, accepted)))
+                inflight.add(asyncio.create_task(
+                    self._publisher.publish(caller.project, accepted)))
                 if len(inflight) >= _STREAM_INFLIGHT:
                     done, inflight = await asyncio.wait(
                         inflight, return_when=asyncio.FIRST_COMPLETED
@@ -94,7 +106,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
     async def SubmitFeedback(self, request: ingest_pb2.SubmitFeedbackRequest,
                              context: grpc.aio.ServicerContext
                              ) -> ingest_pb2.SubmitFeedbackResponse:
-        project = await self._project(context)
+        project = await self._project(context, 1)
         feedback = request.feedback
         if violation := validate_feedback(feedback):
             await _abort_invalid(context, "feedback", violation)
@@ -108,15 +120,11 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
             await _abort_unavailable(context, exc)
         return ingest_pb2.SubmitFeedbackResponse(feedback_id=feedback.feedback_id)
 
-    async def _project(self, context: grpc.aio.ServicerContext) -> str:
-        project = self._keyring.project_for_metadata(context.invocation_metadata() or ())
-        if project is None:
-            await context.abort(
-                grpc.StatusCode.UNAUTHENTICATED,
-                "missing or unknown API key: send metadata 'authorization: Bearer <key>'",
-            )
-        assert project is not None
-        return project
+    async def _project(self, context: grpc.aio.ServicerContext, events: int) -> str:
+        """The caller's project, once its key is known and `events` are within its limit."""
+        caller = await authenticate(self._keyring, context)
+        await admit(self._limiter, context, caller, events)
+        return caller.project
 
     async def _check_batch_size(self, context: grpc.aio.ServicerContext, n: int) -> None:
         if n > self._max_batch:
@@ -173,18 +181,27 @@ async def _abort_unavailable(context: grpc.aio.ServicerContext, exc: Exception) 
     await context.abort(grpc.StatusCode.UNAVAILABLE, f"{exc}; retry with the same event ids")
 
 
+def events_limiter(settings: Settings) -> RateLimiter:
+    return RateLimiter(settings.rate_limit_events_per_s, settings.rate_limit_events_burst,
+                       "events")
+
+
 async def start_server(settings: Settings, keyring: KeyRing, publisher: TracePublisher,
-                       listen: str | None = None) -> tuple[grpc.aio.Server, int, HealthServicer]:
-    """Start the server on `listen` (port 0 picks a free one); return it and its port."""
+                       listen: str | None = None, limiter: RateLimiter | None = None
+                       ) -> tuple[grpc.aio.Server, int, HealthServicer]:
+    """Start the server on `listen` (port 0 picks a free one); return it and its port.
+    TLS only when settings has a certificate."""
     server = grpc.aio.server(options=[
         ("grpc.max_receive_message_length", settings.max_request_bytes),
         ("grpc.max_send_message_length", settings.max_request_bytes),
     ])
-    servicer = IngestServicer(settings, keyring, publisher)
+    limiter = limiter or events_limiter(settings)
+    servicer = IngestServicer(settings, keyring, publisher, limiter)
     ingest_pb2_grpc.add_IngestServiceServicer_to_server(servicer, server)
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(
-        OtlpTraceServicer(keyring, publisher, servicer.limits,
-                          settings.otlp_non_llm_spans == "keep"), server)
+        OtlpTraceServicer(keyring, limiter, publisher, servicer.limits,
+                          settings.otlp_non_llm_spans == "keep", settings.max_batch_events),
+        server)
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
@@ -192,7 +209,12 @@ async def start_server(settings: Settings, keyring: KeyRing, publisher: TracePub
          health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
-    port = server.add_insecure_port(listen or settings.ingest_listen)
+    address = listen or settings.ingest_listen
+    if settings.tls_cert_file and settings.tls_key_file:
+        port = server.add_secure_port(
+            address, grpc_server_credentials(settings.tls_cert_file, settings.tls_key_file))
+    else:
+        port = server.add_insecure_port(address)
     await server.start()
     return server, port, health
 
@@ -214,28 +236,34 @@ async def watch_kafka(publisher: TracePublisher, health: HealthServicer) -> None
 
 
 async def start_otlp_http(settings: Settings, keyring: KeyRing, publisher: TracePublisher,
-                          limits: Limits) -> web.AppRunner | None:
+                          limits: Limits, limiter: RateLimiter) -> web.AppRunner | None:
     if not settings.otlp_http_listen:
         return None
-    runner = web.AppRunner(http_app(keyring, publisher, limits, settings.max_request_bytes,
-                                    settings.otlp_non_llm_spans == "keep"), access_log=None)
+    runner = web.AppRunner(http_app(keyring, limiter, publisher, limits,
+                                    settings.max_request_bytes,
+                                    settings.otlp_non_llm_spans == "keep",
+                                    settings.max_batch_events), access_log=None)
     await runner.setup()
     host, _, port = settings.otlp_http_listen.rpartition(":")
-    await web.TCPSite(runner, host, int(port)).start()
-    log.info("OTLP/HTTP listening", url=f"http://{settings.otlp_http_listen}/v1/traces")
+    ssl_context = (server_ssl_context(settings.tls_cert_file, settings.tls_key_file)
+                   if settings.tls_cert_file and settings.tls_key_file else None)
+    await web.TCPSite(runner, host, int(port), ssl_context=ssl_context).start()
+    scheme = "https" if ssl_context else "http"
+    log.info("OTLP/HTTP listening", url=f"{scheme}://{settings.otlp_http_listen}/v1/traces")
     return runner
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Run ingest until `stop` is set; then stop taking calls and flush to Kafka."""
-    keyring = KeyRing.parse(settings.api_keys.get_secret_value())
+    keyring = KeyRing.from_settings(settings)
+    limiter = events_limiter(settings)
     publisher = TracePublisher(settings)
-    server, port, health = await start_server(settings, keyring, publisher)
+    server, port, health = await start_server(settings, keyring, publisher, limiter=limiter)
     watcher = asyncio.create_task(watch_kafka(publisher, health))
     log.info("ingest listening", port=port, address=settings.ingest_listen,
-             otlp_grpc="same port")
+             otlp_grpc="same port", tls=settings.tls)
     otlp_http = await start_otlp_http(settings, keyring, publisher,
-                                      Limits.from_settings(settings))
+                                      Limits.from_settings(settings), limiter)
     await stop.wait()
     log.info("ingest stopping: draining calls in flight")
     await health.enter_graceful_shutdown()

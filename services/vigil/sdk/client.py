@@ -106,6 +106,8 @@ class VigilClient:
     trace. ``spill_dir`` defaults to ``$XDG_CACHE_HOME/vigil/spill/<hash of
     endpoint and key>`` (``~/.cache/...``); ``max_spill_bytes=0`` turns spilling off.
     ``transport`` replaces the gRPC connection (tests, custom transports).
+    TLS: ``tls=True`` or an ``https://host:port`` endpoint (system roots), plus
+    ``root_certificates`` (PEM bytes or a PEM file path) for a private CA.
     """
 
     def __init__(self, api_key: str, endpoint: str = "127.0.0.1:50051", *, app: str,
@@ -114,6 +116,7 @@ class VigilClient:
                  spill_dir: str | os.PathLike[str] | None = None,
                  max_spill_bytes: int = 256 * MIB, sample_rate: float = 1.0,
                  timeout_s: float = 5.0, tls: bool = False,
+                 root_certificates: bytes | str | os.PathLike[str] | None = None,
                  transport: Transport | None = None) -> None:
         _check_settings(max_queue, batch_size, flush_interval_s, max_spill_bytes, sample_rate,
                         timeout_s)
@@ -129,7 +132,9 @@ class VigilClient:
             spill_dir=Path(spill_dir) if spill_dir else default_spill_dir(endpoint, api_key),
         )
         self.spill_dir = config.spill_dir if max_spill_bytes > 0 else None
-        transport = transport or GrpcTransport(endpoint, api_key, tls=tls, timeout_s=timeout_s)
+        transport = transport or GrpcTransport(
+            endpoint, api_key, tls=tls, timeout_s=timeout_s,
+            root_certificates=_pem(root_certificates))
         self._sender = Sender(self._queue, transport, self._counters, config)
         self._sender.start()
         self._at_exit = functools.partial(_close_at_exit, weakref.ref(self))
@@ -279,6 +284,13 @@ class VigilClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _pem(value: bytes | str | os.PathLike[str] | None) -> bytes | None:
+    """Root certificates as PEM bytes: given as bytes, or as the path of a PEM file."""
+    if value is None or isinstance(value, bytes):
+        return value
+    return Path(value).read_bytes()
 
 
 def default_spill_dir(endpoint: str, api_key: str) -> Path:

@@ -7,6 +7,9 @@ ids): UNAVAILABLE (also how gRPC reports refused connections), DEADLINE_EXCEEDED
 RESOURCE_EXHAUSTED, ABORTED, CANCELLED. ``too_large``: RESOURCE_EXHAUSTED for a
 request the server found too big (the sender splits it). Permanent:
 UNAUTHENTICATED / PERMISSION_DENIED, and everything else as ``rejected``.
+A key over its rate limit gets RESOURCE_EXHAUSTED too: transient, the sender
+backs off. TLS: ``tls=True``, an ``https://`` endpoint or ``root_certificates``
+(PEM bytes, for a private CA) give a TLS channel.
 Any object with the same three methods (:class:`Transport`) can replace it.
 """
 
@@ -49,10 +52,22 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
+def resolve_endpoint(endpoint: str, tls: bool) -> tuple[str, bool]:
+    """host:port and whether to use TLS: `https://` asks for it, `http://` for plaintext."""
+    scheme, sep, rest = endpoint.partition("://")
+    if not sep:
+        return endpoint, tls
+    if scheme.lower() not in ("http", "https"):
+        raise ValueError(f"endpoint scheme must be http:// or https://, not {scheme}://")
+    return rest.rstrip("/"), scheme.lower() == "https"
+
+
 class GrpcTransport:
-    def __init__(self, endpoint: str, api_key: str, *, tls: bool, timeout_s: float) -> None:
+    def __init__(self, endpoint: str, api_key: str, *, tls: bool, timeout_s: float,
+                 root_certificates: bytes | None = None) -> None:
+        endpoint, tls = resolve_endpoint(endpoint, tls or root_certificates is not None)
         if tls:
-            credentials = grpc.ssl_channel_credentials()
+            credentials = grpc.ssl_channel_credentials(root_certificates)
             self._channel = grpc.secure_channel(endpoint, credentials, _CHANNEL_OPTIONS)
         else:
             self._channel = grpc.insecure_channel(endpoint, _CHANNEL_OPTIONS)

@@ -1,0 +1,118 @@
+"""The key file: keys shown once and stored hashed, atomic 0600 writes, revocation, and
+the KeyRing re-reading the file when it changes (on an injected clock)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vigil import keystore
+from vigil.auth import KeyRing
+from vigil.cli import app
+
+NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_created_key_is_stored_only_as_its_hash(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    key, stored = keystore.create(path, "shop", "checkout", NOW)
+    assert key.startswith("vk_") and len(key) > 40
+    assert stored.key_id == key[:11] and stored.project == "shop" and stored.active
+    text = path.read_text()
+    assert key not in text and key[11:] not in text
+    assert json.loads(text)["keys"][0]["digest"] == keystore.digest(key)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_keys_are_distinct_and_revoke_marks_one(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    key_a, a = keystore.create(path, "shop", "", NOW)
+    key_b, b = keystore.create(path, "shop", "", NOW)
+    assert key_a != key_b and a.key_id != b.key_id
+    revoked = keystore.revoke(path, a.key_id, NOW)
+    assert revoked.revoked_at == NOW.isoformat()
+    assert [(k.key_id, k.active) for k in keystore.load(path)] == [(a.key_id, False),
+                                                                   (b.key_id, True)]
+    with pytest.raises(KeyError):
+        keystore.revoke(path, "vk_nosuchid", NOW)
+
+
+@pytest.mark.parametrize(("project", "name"), [("", ""), ("a,b", ""), ("a=b", ""),
+                                               ("x" * 129, ""), ("ok", "bad\nname")])
+def test_bad_projects_and_names_are_refused(tmp_path: Path, project: str, name: str) -> None:
+    with pytest.raises(ValueError):
+        keystore.create(tmp_path / "keys.json", project, name, NOW)
+    assert not (tmp_path / "keys.json").exists()
+
+
+def test_the_keyring_merges_env_and_file_keys_and_follows_changes(tmp_path: Path) -> None:
+    path, clock = tmp_path / "keys.json", Clock()
+    ring = KeyRing.parse("env-key=project-env", path, poll_s=1.0, clock=clock)
+    assert ring.project_for_key("env-key") == "project-env"  # no file yet: env keys only
+    key, stored = keystore.create(path, "shop", "", NOW)
+    assert ring.project_for_key(key) is None  # within the poll interval: not re-read yet
+    clock.now += 1.0
+    caller = ring.caller_for_key(key)
+    assert caller is not None and (caller.project, caller.key_id) == ("shop", stored.key_id)
+    keystore.revoke(path, stored.key_id, NOW)
+    clock.now += 1.0
+    assert ring.caller_for_key(key) is None
+    assert ring.project_for_key("env-key") == "project-env"
+    path.unlink()
+    clock.now += 1.0
+    assert ring.project_for_key("env-key") == "project-env"
+
+
+def test_an_unreadable_key_file_keeps_the_keys_read_before(tmp_path: Path) -> None:
+    path, clock = tmp_path / "keys.json", Clock()
+    key, _ = keystore.create(path, "shop", "", NOW)
+    ring = KeyRing({}, path, clock=clock)
+    assert ring.project_for_key(key) == "shop"
+    path.write_text("{ half a docu")
+    clock.now += 5
+    assert ring.project_for_key(key) == "shop"
+
+
+def test_the_cli_prints_a_key_once_lists_without_it_and_revokes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "keys.json"
+    monkeypatch.setenv("VIGIL_KEYS_FILE", str(path))
+    runner = CliRunner()
+    created = runner.invoke(app, ["keys", "create", "--project", "shop", "--name", "ci"])
+    assert created.exit_code == 0, created.output
+    key = next(line.split()[-1] for line in created.stdout.splitlines()
+               if line.startswith("api key:"))
+    key_id = key[:11]
+    assert keystore.load(path)[0].digest == keystore.digest(key)
+    listed = runner.invoke(app, ["keys", "list"])
+    assert key_id in listed.stdout and "shop" in listed.stdout and "active" in listed.stdout
+    assert key not in listed.stdout and key[11:] not in listed.stdout
+    assert runner.invoke(app, ["keys", "revoke", key_id]).exit_code == 0
+    assert "revoked" in runner.invoke(app, ["keys", "list"]).stdout
+    assert runner.invoke(app, ["keys", "revoke", "vk_unknown0"]).exit_code == 1
+    assert runner.invoke(app, ["keys", "create", "--project", "no,commas"]).exit_code == 2
+
+
+def test_the_default_key_file_is_in_the_data_dir(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from vigil.settings import Settings
+
+    monkeypatch.delenv("VIGIL_KEYS_FILE", raising=False)
+    monkeypatch.setenv("VIGIL_DATA_DIR", str(tmp_path))
+    assert Settings().key_file_path == tmp_path / "keys.json"
+    assert os.fspath(Settings(keys_file=tmp_path / "k.json").key_file_path).endswith("k.json")
