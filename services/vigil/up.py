@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import httpx
+from kafka.errors import KafkaError
 
 from vigil.kafka.broker import port_is_open, start_broker, wait_for_port
 from vigil.kafka.lag import group_lag
@@ -174,6 +175,16 @@ def _report(settings: Settings) -> None:
         say(f"stats unavailable: {exc}")
 
 
+def _pending(settings: Settings, topics: Topics) -> int:
+    """Records the stages have not committed yet, over every topic they consume."""
+    servers = settings.kafka_bootstrap_servers
+    return (group_lag(servers, settings.group("enrich"), [topics.traces_raw, topics.traces_app])
+            + group_lag(servers, settings.group("judge"), [topics.traces_enriched])
+            + group_lag(servers, settings.group("sink"),
+                        [topics.traces_enriched, topics.feedback, topics.judge_scores,
+                         topics.judge_sampling, topics.spans]))
+
+
 def _shutdown(settings: Settings, stack: Stack) -> None:
     say("stopping: demo, then ingest")
     stack.stop("dashboard")
@@ -183,13 +194,11 @@ def _shutdown(settings: Settings, stack: Stack) -> None:
     say("waiting until every accepted event is stored")
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
     while time.monotonic() < deadline and not stack.dead():
-        lag = (group_lag(settings.kafka_bootstrap_servers, settings.group("enrich"),
-                         [topics.traces_raw, topics.traces_app])
-               + group_lag(settings.kafka_bootstrap_servers, settings.group("judge"),
-                           [topics.traces_enriched])
-               + group_lag(settings.kafka_bootstrap_servers, settings.group("sink"),
-                           [topics.traces_enriched, topics.feedback, topics.judge_scores,
-                            topics.judge_sampling, topics.spans]))
+        try:
+            lag = _pending(settings, topics)
+        except KafkaError as exc:
+            say(f"cannot reach the broker to confirm the drain ({exc}); stopping anyway")
+            break
         if lag == 0:
             break
         time.sleep(0.5)

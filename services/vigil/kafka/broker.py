@@ -29,6 +29,9 @@ def start_broker(host: str, port: int, log_file: Path | None = None) -> subproce
         [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url],
         stdout=out,
         stderr=subprocess.STDOUT,
+        # Its own session: a Ctrl-C in the terminal must not stop the broker before the
+        # services have drained into it; whoever started it stops it.
+        start_new_session=True,
     )
     wait_for_port(host, port, timeout_s=20, proc=proc)
     return proc
