@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from vigil.api.internal import service_auth
 from vigil.events.wire import PayloadError
 from vigil.logs import get_logger
+from vigil.metrics import STORE_OWNER_ROWS
 from vigil.sink.rows import SPECS, Line, TableSpec, table_line
 from vigil.sink.store_writer import StoreWriter
 
@@ -51,6 +52,8 @@ def store_writes_router(writer: StoreWriter, token: str, max_body_bytes: int) ->
                         error=str(exc)[:500])
             raise HTTPException(503, "the store did not take the rows; retry",
                                 headers={"Retry-After": "1"}) from exc
+        STORE_OWNER_ROWS.labels(table, "written").inc(result.written)
+        STORE_OWNER_ROWS.labels(table, "skipped").inc(result.skipped)
         return {"table": table, "written": result.written, "skipped": result.skipped}
 
     return router
