@@ -13,15 +13,14 @@ import json
 import re
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 import grpc
 import httpx
 import pytest
-from kafka import KafkaAdminClient
 
 from tests.conftest import KEY_A, Broker, Service, Stack, wait_until
 from tests.factories import valid_event
+from vigil.kafka.lag import group_members
 from vigil.v1 import ingest_pb2, ingest_pb2_grpc
 
 pytestmark = pytest.mark.integration
@@ -67,31 +66,9 @@ class Load:
                 await asyncio.sleep(0.1)
 
 
-class _Admin(KafkaAdminClient):
-    """The admin client, minus the ACL decoding of kafka-python 3.0.12 that fails on the
-    authorized-operations bits the local broker (Tansu) answers with."""
-
-    def _process_acl_operations(self, obj: dict[str, Any]) -> dict[str, Any]:
-        obj.pop("authorized_operations", None)
-        return obj
-
-
-def members(bootstrap: str, group: str) -> list[str]:
-    """The member ids of a stable consumer group, as its coordinator describes it.
-
-    Tansu reports members but not their assignments, so the partitions each worker
-    holds come from its own log (`held`)."""
-    admin = _Admin(bootstrap_servers=bootstrap, client_id="test-scaling")
-    try:
-        info = admin.describe_groups([group])[group]
-    finally:
-        admin.close()
-    return sorted(m["member_id"] for m in info["members"]) if info["group_state"] == "Stable" \
-        else []
-
-
 def held(service: Service) -> set[str]:
-    """The partitions the worker last logged as assigned to it ("topic:partition")."""
+    """The partitions the worker last logged as assigned to it ("topic:partition"): the
+    local broker (Tansu) describes a group's members but not their assignments."""
     latest: set[str] = set()
     for line in service.log.read_text(errors="replace").splitlines():
         if '"partitions assigned"' in line:  # faust may put a terminal code before it
@@ -102,7 +79,7 @@ def held(service: Service) -> set[str]:
 def shared(bootstrap: str, group: str, workers: list[Service]) -> Assignment:
     """{member id or worker name: partitions} once the group has one member per worker and
     the workers' assignments split the partitions between them; else empty."""
-    ids = members(bootstrap, group)
+    ids = group_members(bootstrap, group)
     parts = {w.name: held(w) for w in workers}
     split = all(parts.values()) and sum(map(len, parts.values())) == len(set().union(
         *parts.values()))
