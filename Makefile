@@ -63,8 +63,9 @@ kubectl:  ## install kubectl (tests/deploy render k8s/ with its kustomize) when 
 checkov-venv: $(STAMP)  ## create .venv-checkov (the checkov tests also do it on first use)
 	$(BIN)/python -m tests.deploy.checkov_env
 
-bench: $(STAMP)  ## measure pipeline, OTLP, SDK, judge, analyzer (see bench/README.md)
+bench: $(STAMP)  ## measure pipeline, scaling, OTLP, SDK, judge, analyzer (see bench/README.md)
 	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.scaling
 	$(BIN)/python -m bench.otlp
 	$(BIN)/python -m bench.sdk_overhead
 	$(BIN)/python -m bench.judge_evaluators

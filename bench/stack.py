@@ -4,6 +4,7 @@ benchmarks, in its own temporary directory and on free ports."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -36,7 +37,28 @@ class BenchStack:
     ingest: str
     otlp_http: str
     api: str
+    root: Path = Path()
+    env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(self, name: str, command: str | None = None, **env: str) -> None:
+        """Start `python -m vigil <command or name>` with extra environment, logging to
+        <root>/<name>.log."""
+        with open(self.root / f"{name}.log", "ab") as log:
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "vigil", command or name], env={**self.env, **env},
+                stdout=log, stderr=subprocess.STDOUT)
+
+    def wait_api(self, timeout_s: float = 90) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self.stored()
+                return
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def stored(self) -> int:
         r = httpx.get(f"{self.api}/v1/stats", headers={"authorization": f"Bearer {KEY}"},
@@ -56,6 +78,8 @@ class BenchStack:
 
 @contextmanager
 def bench_stack(services: tuple[str, ...] = ("sink", "enrich", "ingest")) -> Iterator[BenchStack]:
+    """A fresh broker and `services` (waiting for ingest's port and the sink's API when
+    they are among them); `BenchStack.start` adds more later."""
     root = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
     port, ingest, api, otlp = free_port(), free_port(), free_port(), free_port()
     broker = start_broker("127.0.0.1", port, root / "broker.log")
@@ -64,25 +88,16 @@ def bench_stack(services: tuple[str, ...] = ("sink", "enrich", "ingest")) -> Ite
            "VIGIL_INGEST_LISTEN": f"127.0.0.1:{ingest}", "VIGIL_API_LISTEN": f"127.0.0.1:{api}",
            "VIGIL_OTLP_HTTP_LISTEN": f"127.0.0.1:{otlp}",
            "VIGIL_KAFKA_SESSION_TIMEOUT_MS": "2000", "VIGIL_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
-           "VIGIL_LOG_LEVEL": "WARNING"}
+           "VIGIL_INTERNAL_TOKEN": secrets.token_urlsafe(24), "VIGIL_LOG_LEVEL": "WARNING"}
     stack = BenchStack(broker, f"127.0.0.1:{port}", f"127.0.0.1:{ingest}",
-                       f"127.0.0.1:{otlp}", f"http://127.0.0.1:{api}")
+                       f"127.0.0.1:{otlp}", f"http://127.0.0.1:{api}", root, env)
     try:
         for name in services:
-            with open(root / f"{name}.log", "ab") as log:
-                stack.procs[name] = subprocess.Popen([sys.executable, "-m", "vigil", name],
-                                                     env=env, stdout=log,
-                                                     stderr=subprocess.STDOUT)
-        wait_for_port("127.0.0.1", ingest, 60)
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                stack.stored()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+            stack.start(name)
+        if "ingest" in services:
+            wait_for_port("127.0.0.1", ingest, 60)
+        if "sink" in services:
+            stack.wait_api()
         yield stack
     finally:
         for p in stack.procs.values():

@@ -18,6 +18,8 @@ from vigil.settings import DEMO_API_KEY, Settings, redact_url
 if TYPE_CHECKING:
     import uvicorn
 
+    from vigil.sink.store_writer import StoreWriter
+
 app = typer.Typer(
     help="Vigil: event-driven monitoring and feedback for LLM applications.\n\n"
     "Every setting comes from the environment (VIGIL_*, see README.md).",
@@ -251,27 +253,62 @@ def keys_revoke(key_id: str) -> None:
 def sink(
     api: Annotated[bool | None, typer.Option(
         help="Serve the read API from this process (default: on with the embedded store, "
-        "which no other process may open).")] = None,
+        "which no other process may open; off when writing through VIGIL_STORE_WRITER_URL)."
+    )] = None,
 ) -> None:
-    """Run the sink: enriched traces and feedback into ClickHouse."""
+    """Run the sink: enriched traces and feedback into ClickHouse.
+
+    With VIGIL_STORE_WRITER_URL set it opens no store: it writes through the read API
+    of the sink that owns the store (one more worker sharing the partitions)."""
     from vigil.kafka.topics import ensure_topics
     from vigil.sink.writer import TraceSink
+
+    settings = _setup("sink")
+    if settings.store_writer_url:
+        writer = _remote_writer(settings, api)
+    else:
+        writer = _store_owner(settings, api)
+    ensure_topics(settings)
+    try:
+        TraceSink(settings, writer).run(_stop_on_signals())
+    finally:
+        writer.close()
+
+
+def _remote_writer(settings: Settings, api: bool | None) -> StoreWriter:
+    from vigil.sink.remote_writer import RemoteStoreWriter
+
+    if api:
+        typer.echo("--api needs the store: a sink writing through VIGIL_STORE_WRITER_URL "
+                   "serves no API", err=True)
+        raise typer.Exit(2)
+    if not settings.internal_token.get_secret_value():
+        typer.echo("VIGIL_STORE_WRITER_URL needs VIGIL_INTERNAL_TOKEN (the store owner's)",
+                   err=True)
+        raise typer.Exit(2)
+    get_logger(__name__).info("writing through the store owner",
+                              url=redact_url(settings.store_writer_url))
+    return RemoteStoreWriter.from_settings(settings)
+
+
+def _store_owner(settings: Settings, api: bool | None) -> StoreWriter:
+    """Open and migrate the store; serve the API (with the write endpoint) if asked."""
+    from vigil.sink.store_writer import LocalStoreWriter
     from vigil.store.client import open_store
     from vigil.store.migrate import migrate
 
-    settings = _setup("sink")
     store = open_store(settings)
     migrate(store, settings.retention_days)
-    ensure_topics(settings)
-    stop = _stop_on_signals()
+    writer = LocalStoreWriter(store)
     if api if api is not None else store.embedded:
-        _serve_api_in_thread(settings, store)
-    TraceSink(settings, store).run(stop)
+        _serve_api_in_thread(settings, store, writer)
+    return writer
 
 
-def _api_server(settings: Settings, store: object) -> uvicorn.Server:
+def _api_server(settings: Settings, store: object, writer: object = None) -> uvicorn.Server:
     """The read API as a uvicorn server: keys (env + key file), per-key request limit, TLS
-    when a certificate is configured."""
+    when a certificate is configured; with the store owner's writer, the internal write
+    endpoint too."""
     import uvicorn
 
     from vigil.api.app import create_app
@@ -282,7 +319,8 @@ def _api_server(settings: Settings, store: object) -> uvicorn.Server:
                           settings.rate_limit_api_burst, "requests")
     app = create_app(store, KeyRing.from_settings(settings),  # type: ignore[arg-type]
                      settings.internal_token.get_secret_value(), _budgets(settings),
-                     limiter=limiter)
+                     limiter=limiter, store_writer=writer,  # type: ignore[arg-type]
+                     store_write_max_bytes=settings.store_write_max_bytes)
     host, _, port = settings.api_listen.rpartition(":")
     tls = {"ssl_certfile": str(settings.tls_cert_file),
            "ssl_keyfile": str(settings.tls_key_file)} if settings.tls else {}
@@ -293,8 +331,8 @@ def _api_server(settings: Settings, store: object) -> uvicorn.Server:
     return server
 
 
-def _serve_api_in_thread(settings: Settings, store: object) -> None:
-    server = _api_server(settings, store)
+def _serve_api_in_thread(settings: Settings, store: object, writer: object = None) -> None:
+    server = _api_server(settings, store, writer)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     threading.Thread(target=server.run, name="read-api", daemon=True).start()
 

@@ -29,6 +29,8 @@ SINK_DUPLICATES = Counter("vigil_sink_duplicates_skipped_total",
                           "Rows not written because the store already holds them", ["table"])
 SINK_INSERT_SECONDS = Histogram("vigil_sink_insert_seconds", "ClickHouse insert time", ["table"])
 SINK_RETRIES = Counter("vigil_sink_store_retries_total", "Failed inserts retried")
+STORE_OWNER_ROWS = Counter("vigil_store_owner_rows_total", "Rows other sinks sent to this "
+                           "store owner's write endpoint, by outcome", ["table", "outcome"])
 
 
 def serve_metrics(port: int) -> None:

@@ -138,6 +138,13 @@ class Settings(BaseSettings):
     # Sink
     sink_batch_rows: int = Field(20_000, description="Most rows per ClickHouse insert.")
     sink_batch_seconds: float = Field(0.5, description="Longest wait to fill an insert.")
+    store_writer_url: str = Field(
+        "", description="A sink that does not own the embedded store writes through the "
+        "owner's read API (e.g. http://127.0.0.1:8700; needs VIGIL_INTERNAL_TOKEN); that sink "
+        "opens no store and serves no API. Empty: write to the store directly.")
+    store_write_max_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="Largest body the store owner accepts on its "
+        "internal write endpoint; sinks writing through it split batches below it.")
 
     # Read API
     api_listen: str = Field("127.0.0.1:8700", description="Read API address host:port.")

@@ -17,6 +17,7 @@ from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.events.wire import encode_enriched_batch
 from vigil.kafka import topics as t
 from vigil.settings import Settings
+from vigil.sink.store_writer import LocalStoreWriter
 from vigil.sink.writer import Batch, TraceSink
 from vigil.store.client import Store, open_store
 from vigil.store.migrate import migrate
@@ -61,6 +62,10 @@ def _count(store: Store) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
+def _sink(settings: Settings, store: Store) -> TraceSink:
+    return TraceSink(settings, LocalStoreWriter(store))
+
+
 def _run_until(sink: TraceSink, done: threading.Event) -> None:
     sink.open()
     try:
@@ -78,7 +83,7 @@ def test_a_crash_between_insert_and_commit_stores_nothing_twice(broker: Broker,
     migrate(store, settings.retention_days)
     ids = _produce_enriched(settings, batches=8, per_batch=50)
 
-    crashing = CrashBeforeCommit(settings, store)
+    crashing = CrashBeforeCommit(settings, LocalStoreWriter(store))
     with pytest.raises(SystemExit):
         _run_until(crashing, threading.Event())
     written_before_crash = _count(store)[0]
@@ -88,7 +93,7 @@ def test_a_crash_between_insert_and_commit_stores_nothing_twice(broker: Broker,
     ids += _produce_enriched(settings, batches=3, per_batch=50)
 
     done = threading.Event()
-    worker = threading.Thread(target=_run_until, args=(TraceSink(settings, store), done))
+    worker = threading.Thread(target=_run_until, args=(_sink(settings, store), done))
     worker.start()
     try:
         wait_until(lambda: _count(store)[0] >= len(ids), 60, "every event stored")
@@ -111,7 +116,7 @@ def test_an_unreadable_enriched_record_goes_to_the_dead_letter_topic(
     ids = _produce_enriched(settings, batches=2, per_batch=10)
 
     done = threading.Event()
-    worker = threading.Thread(target=_run_until, args=(TraceSink(settings, store), done))
+    worker = threading.Thread(target=_run_until, args=(_sink(settings, store), done))
     worker.start()
     try:
         wait_until(lambda: _count(store)[0] >= len(ids), 60, "the good records stored")
@@ -139,7 +144,7 @@ def test_a_rebalance_while_a_batch_is_pending_loses_nothing(broker: Broker,
     migrate(store, settings.retention_days)
     ids = _produce_enriched(settings, batches=8, per_batch=25)
 
-    first = TraceSink(settings, store)
+    first = TraceSink(settings, LocalStoreWriter(store))
     done = threading.Event()
     worker = threading.Thread(target=_run_until, args=(first, done))
     worker.start()
@@ -147,7 +152,8 @@ def test_a_rebalance_while_a_batch_is_pending_loses_nothing(broker: Broker,
         # the first sink holds an unwritten batch (it flushes only after 8 s) ...
         wait_until(lambda: len(first._batch) == len(ids), 60, "a pending batch")
         # ... when a second sink joins: the first keeps some partitions, loses others
-        second = TraceSink(settings.model_copy(update={"sink_batch_seconds": 0.2}), store)
+        second = TraceSink(settings.model_copy(update={"sink_batch_seconds": 0.2}),
+                           LocalStoreWriter(store))
         joiner = threading.Thread(target=_run_until, args=(second, done))
         joiner.start()
         wait_until(lambda: _count(store)[0] >= len(ids), 90, "every event stored")

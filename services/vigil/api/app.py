@@ -23,10 +23,12 @@ from vigil.api.explore import explore_router
 from vigil.api.filters import SLICE_COLUMNS as SLICES
 from vigil.api.filters import Slice, TimeWindow, base_params
 from vigil.api.internal import internal_router
+from vigil.api.store_writes import store_writes_router
 from vigil.api.tickets import tickets_router
 from vigil.auth import KeyRing
 from vigil.logs import get_logger
 from vigil.ratelimit import RateLimiter
+from vigil.sink.store_writer import StoreWriter
 from vigil.store.client import Store
 
 log = get_logger(__name__)
@@ -52,7 +54,11 @@ class FiniteJSONResponse(JSONResponse):
 
 
 def create_app(store: Store, keyring: KeyRing, internal_token: str = "",
-               budgets: Sequence[Budget] = (), limiter: RateLimiter | None = None) -> FastAPI:
+               budgets: Sequence[Budget] = (), limiter: RateLimiter | None = None,
+               store_writer: StoreWriter | None = None,
+               store_write_max_bytes: int = 32 * 1024 * 1024) -> FastAPI:
+    """The read API; with `store_writer` (the store owner's), also the internal write
+    endpoint other sinks write through (vigil.api.store_writes)."""
     app = FastAPI(title="Vigil read API", version="1", default_response_class=FiniteJSONResponse,
                   description="Read API of Vigil: every route but /health and /metrics takes "
                               "`Authorization: Bearer <API key>` and sees the key's project "
@@ -60,6 +66,9 @@ def create_app(store: Store, keyring: KeyRing, internal_token: str = "",
     app.state.keyring = keyring
     app.state.limiter = limiter  # per key, in requests (vigil.api.deps)
     app.include_router(internal_router(store, internal_token))
+    if store_writer is not None:
+        app.include_router(store_writes_router(store_writer, internal_token,
+                                               store_write_max_bytes))
     app.include_router(tickets_router(store))
     app.include_router(explore_router(store))
     app.include_router(budgets_router(store, budgets))

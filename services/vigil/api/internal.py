@@ -7,6 +7,7 @@ token they are off (404). Parameterised queries only.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
@@ -93,8 +94,8 @@ def sample_rows(store: Store, project_id: str, app: str, model: str, since: str,
                                    "since": since, "until": until, "n": limit})
 
 
-def internal_router(store: Store, token: str) -> APIRouter:
-    router = APIRouter(prefix="/internal", include_in_schema=False)
+def service_auth(token: str) -> Callable[..., None]:
+    """A dependency admitting only `Authorization: Bearer <token>` (404 without a token)."""
 
     def service(request: Request, authorization: Annotated[str | None, Header()] = None
                 ) -> None:
@@ -103,6 +104,13 @@ def internal_router(store: Store, token: str) -> APIRouter:
             raise HTTPException(404, "internal endpoints are off (VIGIL_INTERNAL_TOKEN unset)")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), token):
             raise HTTPException(401, "internal endpoints need the service token")
+
+    return service
+
+
+def internal_router(store: Store, token: str) -> APIRouter:
+    router = APIRouter(prefix="/internal", include_in_schema=False)
+    service = service_auth(token)
 
     @router.get("/analysis/series", dependencies=[Depends(service)])
     def series(since: str, until: str) -> dict[str, Any]:

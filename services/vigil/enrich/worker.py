@@ -70,6 +70,11 @@ def build_app(settings: Settings) -> faust.App:
     app_events = app.topic(topics.traces_app, key_type=bytes, value_type=bytes,
                            key_serializer="raw", value_serializer="raw")
     keys = KeyRing.from_settings(settings)  # re-reads the key file: revokes apply here too
+
+    @app.on_partitions_assigned.connect
+    async def partitions_assigned(sender: Any, assigned: set[Any], **_: Any) -> None:
+        log.info("partitions assigned", stage=STAGE,
+                 partitions=sorted(f"{p.topic}:{p.partition}" for p in assigned))
     limits = Limits.from_settings(settings)
 
     @app.agent(raw, name="enrich-traces")

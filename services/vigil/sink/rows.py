@@ -3,7 +3,8 @@
 JSON-lines topics (enriched traces, judge scores, judge sampling counts) carry
 one object per line whose keys are the table's columns; each line is checked
 against its `TableSpec` and handed to ClickHouse as it is. Feedback arrives
-as protobuf and becomes a row here.
+as protobuf and becomes such a JSON line here, so every table takes one write
+path (vigil.sink.store_writer).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
+
+import orjson
 
 from vigil.events import FeedbackEvent
 from vigil.events.wire import PayloadError
@@ -103,11 +106,16 @@ DRIFT_REPORT_HTML = _spec(
     "drift_report_html", "part_id", "run_at", {"run_at"},
     project_id=_STR, run_at=_STR, part_id=_STR, report_id=_STR, part=_INT, data=_STR,
 )
-TRACE_COLUMNS = TRACES.columns
-FEEDBACK_COLUMNS = (
-    "project_id", "time", "feedback_id", "trace_id", "kind", "value", "comment", "user_id",
-    "received_at", "source_partition", "source_offset",
+FEEDBACK = _spec(
+    "feedback", "feedback_id", "time", {"time", "received_at"},
+    project_id=_STR, time=_STR, feedback_id=_STR, trace_id=_STR, kind=_STR, value=_NUM,
+    comment=_STR, user_id=_STR, received_at=_STR, source_partition=_INT, source_offset=_INT,
 )
+TRACE_COLUMNS = TRACES.columns
+FEEDBACK_COLUMNS = FEEDBACK.columns
+SPECS = {s.name: s for s in (TRACES, SCORES, JUDGE_SAMPLING, SPANS, ALERTS, TICKETS,
+                             DRIFT_REPORTS, DRIFT_REPORT_HTML, FEEDBACK)}
+"""Every table the sink writes, by name."""
 
 
 def table_line(spec: TableSpec, line: bytes, record: dict[str, Any]) -> Line:
@@ -131,9 +139,14 @@ def trace_line(line: bytes, record: dict[str, Any]) -> Line:
     return table_line(TRACES, line, record)
 
 
-def feedback_row(f: FeedbackEvent, partition: int, offset: int) -> list[Any]:
-    return [f.project_id, f.time, f.feedback_id, f.trace_id, f.kind, f.value, f.comment,
-            f.user_id, f.received_at or f.time, partition, offset]
+def feedback_line(f: FeedbackEvent, partition: int, offset: int) -> Line:
+    """One feedback event as the JSON line of its `feedback` row."""
+    record = {"project_id": f.project_id, "time": f.time.isoformat(),
+              "feedback_id": f.feedback_id, "trace_id": f.trace_id, "kind": f.kind,
+              "value": float(f.value), "comment": f.comment, "user_id": f.user_id,
+              "received_at": (f.received_at or f.time).isoformat(),
+              "source_partition": partition, "source_offset": offset}
+    return table_line(FEEDBACK, orjson.dumps(record), record)
 
 
 def first_occurrences(items: list[T], key: Callable[[T], str]) -> list[T]:

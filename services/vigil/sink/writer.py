@@ -11,6 +11,11 @@ absorbs a replay by enrich and a client's retry with the same event id. Each
 insert also carries a deduplication token from its partition/offset ranges,
 so a retried insert is not applied twice. A store outage pauses the
 partitions and retries with backoff (backpressure), never dropping.
+
+The write itself (dedup, then insert) is a `StoreWriter`: local on a store this
+process opened, or remote through the store owner's read API when several
+sinks share the embedded store (vigil.sink.store_writer); a refusing or
+unreachable owner counts as a store outage.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from vigil.sink.rows import (
     ALERTS,
     DRIFT_REPORT_HTML,
     DRIFT_REPORTS,
-    FEEDBACK_COLUMNS,
+    FEEDBACK,
     JUDGE_SAMPLING,
     SCORES,
     SPANS,
@@ -48,28 +53,24 @@ from vigil.sink.rows import (
     TRACES,
     Line,
     TableSpec,
-    feedback_row,
-    first_occurrences,
+    feedback_line,
     table_line,
 )
-from vigil.store.client import Store
+from vigil.sink.store_writer import StoreWriter
 
 log = get_logger(__name__)
 STAGE = "sink"
-_FEEDBACK_ID = FEEDBACK_COLUMNS.index("feedback_id")
-_FEEDBACK_TIME = FEEDBACK_COLUMNS.index("time")
 
 
 @dataclass(slots=True)
 class Batch:
     lines: dict[str, list[Line]] = field(default_factory=dict)  # table -> JSON lines
-    feedback: list[list[Any]] = field(default_factory=list)
     first_offsets: dict[TopicPartition, int] = field(default_factory=dict)
     next_offsets: dict[TopicPartition, int] = field(default_factory=dict)
     started: float = 0.0
 
     def __len__(self) -> int:
-        return sum(map(len, self.lines.values())) + len(self.feedback)
+        return sum(map(len, self.lines.values()))
 
     def token(self) -> str:
         ranges = ",".join(f"{tp.topic}:{tp.partition}:{self.first_offsets[tp]}-{end}"
@@ -90,9 +91,9 @@ class _Revocations(ConsumerRebalanceListener):
 
 
 class TraceSink:
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, writer: StoreWriter) -> None:
         self._settings = settings
-        self._store = store
+        self._writer = writer
         self._topics = t.Topics.from_settings(settings)
         self._specs = {self._topics.traces_enriched: TRACES, self._topics.judge_scores: SCORES,
                        self._topics.judge_sampling: JUDGE_SAMPLING, self._topics.spans: SPANS,
@@ -174,13 +175,14 @@ class TraceSink:
         batch.next_offsets[tp] = message.offset + 1
         try:
             if tp.topic == self._topics.feedback:
-                batch.feedback.append(
-                    feedback_row(decode_feedback(message.value), tp.partition, message.offset))
+                lines = [feedback_line(decode_feedback(message.value), tp.partition,
+                                       message.offset)]
+                spec = FEEDBACK
             else:
                 spec = self._specs[tp.topic]
                 lines = [table_line(spec, line, r)
                          for line, r in decode_enriched_batch(message.value)]
-                batch.lines.setdefault(spec.name, []).extend(lines)
+            batch.lines.setdefault(spec.name, []).extend(lines)
         except PayloadError as exc:
             self._dead_letter(tp, message, str(exc))
 
@@ -224,55 +226,16 @@ class TraceSink:
 
     def _write(self, batch: Batch) -> None:
         token = batch.token()
-        for spec in self._specs.values():
-            self._write_lines(spec, batch.lines.get(spec.name, []), token)
-        self._write_feedback(batch.feedback, token)
+        for spec in [*self._specs.values(), FEEDBACK]:
+            if lines := batch.lines.get(spec.name):
+                self._write_table(spec, lines, token)
 
-    def _write_lines(self, spec: TableSpec, lines: list[Line], token: str) -> None:
-        if not lines:
-            return
+    def _write_table(self, spec: TableSpec, lines: list[Line], token: str) -> None:
         started = time.perf_counter()
-        unique = first_occurrences(lines, lambda x: x.id)
-        stored = self._stored_ids(
-            spec.name, spec.id_column, spec.time_column, {x.project_id for x in unique},
-            min(x.time for x in unique), max(x.time for x in unique), [x.id for x in unique])
-        fresh = [x for x in unique if x.id not in stored]
-        self._count_skipped(spec.name, len(lines) - len(fresh), len(fresh))
-        if fresh:
-            self._store.insert_json_lines(
-                spec.name, spec.columns, b"\n".join(x.line for x in fresh),
-                settings={"insert_deduplication_token": f"{spec.name}:{token}"})
-        SINK_ROWS.labels(spec.name).inc(len(fresh))
+        result = self._writer.write(spec, lines, token)
+        if result.skipped:
+            SINK_DUPLICATES.labels(spec.name).inc(result.skipped)
+            log.info("already stored rows skipped", stage=STAGE, table=spec.name,
+                     skipped=result.skipped, written=result.written)
+        SINK_ROWS.labels(spec.name).inc(result.written)
         SINK_INSERT_SECONDS.labels(spec.name).observe(time.perf_counter() - started)
-
-    def _write_feedback(self, rows: list[list[Any]], token: str) -> None:
-        if not rows:
-            return
-        unique = first_occurrences(rows, lambda r: r[_FEEDBACK_ID])
-        times = [r[_FEEDBACK_TIME].isoformat() for r in unique]
-        stored = self._stored_ids("feedback", "feedback_id", "time", {r[0] for r in unique},
-                                  min(times), max(times), [r[_FEEDBACK_ID] for r in unique])
-        fresh = [r for r in unique if r[_FEEDBACK_ID] not in stored]
-        self._count_skipped("feedback", len(rows) - len(fresh), len(fresh))
-        if fresh:
-            self._store.insert("feedback", fresh, FEEDBACK_COLUMNS,
-                               settings={"insert_deduplication_token": f"feedback:{token}"})
-        SINK_ROWS.labels("feedback").inc(len(fresh))
-
-    def _count_skipped(self, table: str, skipped: int, written: int) -> None:
-        if skipped:
-            SINK_DUPLICATES.labels(table).inc(skipped)
-            log.info("already stored rows skipped", stage=STAGE, table=table, skipped=skipped,
-                     written=written)
-
-    def _stored_ids(self, table: str, id_column: str, time_column: str, projects: set[str],
-                    earliest: str, latest: str, ids: list[str]) -> set[str]:
-        """The ids the table holds already, looked up by project and time range first."""
-        result = self._store.query(
-            f"SELECT {id_column} FROM {table} WHERE project_id IN {{p:Array(String)}} "
-            f"AND {time_column} BETWEEN parseDateTime64BestEffort({{lo:String}}, 3) "
-            f"AND parseDateTime64BestEffort({{hi:String}}, 3) "
-            f"AND {id_column} IN {{ids:Array(String)}}",
-            {"p": sorted(projects), "lo": earliest, "hi": latest, "ids": ids},
-        )
-        return {row[0] for row in result.result_rows}
