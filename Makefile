@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PROTO_OUT := services
 
-.PHONY: help install browser up test lint protos protos-check bench clean kubectl checkov-venv
+.PHONY: help install browser up test chaos lint protos protos-check bench clean kubectl checkov-venv
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -35,6 +35,10 @@ up: $(STAMP)  ## run the whole system on embedded defaults, with demo traffic
 test: $(STAMP) browser kubectl protos-check lint  ## run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
 	@echo "dashboard screenshots: $$(ls test-artifacts/screenshots/*.png 2>/dev/null | wc -l) in test-artifacts/screenshots/"
+
+chaos: $(STAMP)  ## the reliability suite only: faults and fuzzing on real parts (also in make test)
+	$(BIN)/python -m pytest -m chaos -s
+	@echo "fault summary: test-artifacts/chaos.json"
 
 lint: $(STAMP)  ## ruff over the code and tests
 	$(BIN)/ruff check services tests bench dashboards

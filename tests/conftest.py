@@ -20,6 +20,18 @@ import pytest
 from vigil.kafka.broker import start_broker, wait_for_port
 
 T = TypeVar("T")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The reliability suite's one line per fault, also without `-s`."""
+    from tests.chaos import ARTIFACT, RECORDED
+
+    if RECORDED:
+        terminalreporter.section("reliability suite (chaos)")
+        for record in RECORDED:
+            terminalreporter.write_line(record.line())
+        terminalreporter.write_line(f"written to {ARTIFACT}")
+
 KEY_A, PROJECT_A = "test-key-a", "project-a"
 KEY_B, PROJECT_B = "test-key-b", "project-b"
 INTERNAL_TOKEN = "test-internal-token"

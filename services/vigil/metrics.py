@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 INGEST_EVENTS = Counter(
     "vigil_ingest_events_total", "Trace events received by ingest", ["outcome"]
@@ -10,6 +10,9 @@ INGEST_EVENTS = Counter(
 INGEST_ACK_SECONDS = Histogram(
     "vigil_ingest_ack_seconds", "Time from request to Kafka-confirmed acknowledgement", ["rpc"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+INGEST_PENDING_EVENTS = Gauge(
+    "vigil_ingest_pending_events", "Events ingest holds that Kafka has not confirmed yet"
 )
 ENRICH_EVENTS = Counter("vigil_enrich_events_total", "Events through enrich", ["outcome"])
 ENRICH_PII = Counter("vigil_enrich_pii_masked_total", "PII items masked", ["kind"])

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
                                  "past it the sender gets UNAVAILABLE.")
     record_max_events: int = Field(500, description="Most events in one Kafka record.")
     record_linger_ms: float = Field(5.0, description="How long ingest waits to fill a record.")
+    ingest_max_pending_events: int = Field(
+        50_000, ge=0, description="Most events ingest holds before Kafka confirmed them (about "
+        "50 MB of 1 KB events); past it new calls get RESOURCE_EXHAUSTED / HTTP 429 'ingest is "
+        "overloaded' instead of growing memory. 0: no bound.")
 
     # Enrich
     pii_masking: bool = Field(True, description="Mask PII in prompts and completions.")

@@ -13,6 +13,7 @@ from typing import Any
 import grpc
 import pytest
 
+from tests.chaos import chaos, record_fault
 from tests.conftest import KEY_A, Broker, Stack, wait_until
 from tests.factories import valid_event
 from vigil.v1 import events_pb2 as pb
@@ -124,6 +125,7 @@ def test_each_judge_answer_ends_as_a_score_or_a_judge_error(llm_stack: Stack, ma
         assert row["score"] is None and row["error"], row
 
 
+@chaos
 def test_judgments_wait_while_the_endpoint_is_down_and_complete_after(
         llm_stack: Stack, judge_endpoint: Any) -> None:
     judge_endpoint.set_down(True)
@@ -140,6 +142,9 @@ def test_judgments_wait_while_the_endpoint_is_down_and_complete_after(
                                for r in _scores(llm_stack, e.trace_id, "helpfulness")]
                       if all(_scores(llm_stack, e.trace_id, "helpfulness") for e in events)
                       else None, 120, "judgments after the endpoint came back")
+    record_fault("judge endpoint down, then back", sent=len(events), accepted=len(events),
+                 stored=len(rows), distinct=len({r["event_id"] for r in rows}),
+                 judged_ok=sum(r["error"] == "" for r in rows))
     assert len(rows) == 5 and all(r["error"] == "" and r["score"] is not None for r in rows)
 
 

@@ -5,6 +5,7 @@ get a 4xx with a reason (never a 5xx)."""
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from tests.api_seed import KEY_A, KEY_B, SECRET, ApiServer, Seeded, seeded_api
+from tests.chaos import chaos, record_fault
 from vigil.analyze.budgets import Budget, period_bounds
 from vigil.api.app import create_app
 from vigil.auth import KeyRing
@@ -272,17 +274,31 @@ def test_the_store_was_not_harmed_by_the_bad_parameters(api: ApiServer) -> None:
     assert ok(api, "/v1/stats")["traces"] == 600
 
 
+@pytest.fixture(scope="module")
+def fuzz_tally() -> Iterator[Counter[str]]:
+    """Answers to the fuzzed requests by status class, recorded for the reliability suite."""
+    tally: Counter[str] = Counter()
+    yield tally
+    if tally:
+        record_fault("schemathesis over the read API's OpenAPI spec", sent=tally.total(),
+                     accepted=tally["2xx"], stored=None, distinct=None,
+                     answers_4xx=tally["4xx"], answers_5xx=tally["5xx"])
+
+
 # The spec is the app's own; the store is only touched by requests, so none is needed here.
 SPEC = schemathesis.openapi.from_dict(
     create_app(None, KeyRing.parse("unused=unused")).openapi())  # type: ignore[arg-type]
 
 
+@chaos
 @SPEC.include(method="GET").parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_fuzzed_reads_never_get_a_5xx(case: Any, api: ApiServer) -> None:
+def test_fuzzed_reads_never_get_a_5xx(case: Any, api: ApiServer,
+                                      fuzz_tally: Counter[str]) -> None:
     """schemathesis generates requests from the OpenAPI spec (valid and invalid ones)."""
     for key in (KEY_A, "wrong"):
         resp = case.call(base_url=api.url, headers={"Authorization": f"Bearer {key}"})
+        fuzz_tally[f"{resp.status_code // 100}xx"] += 1
         assert resp.status_code < 500, (case.method, case.formatted_path, case.query,
                                         resp.status_code, resp.text[:300])
         if resp.status_code >= 400:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.chaos import chaos, record_fault
 from tests.conftest import KEY_A, KEY_B, Broker, Stack, free_port, wait_until
 from vigil.sdk import VigilClient
 
@@ -60,6 +61,7 @@ def stored(stack: Stack, key: str, n: int) -> dict[str, Any]:
     return stats if stats["traces"] >= n else {}
 
 
+@chaos
 def test_an_outage_is_bridged_by_the_spill_dir_and_nothing_is_lost_or_doubled(
         stack: Stack, tmp_path: Path) -> None:
     ingest = stack.service("ingest")
@@ -107,6 +109,10 @@ def test_an_outage_is_bridged_by_the_spill_dir_and_nothing_is_lost_or_doubled(
     assert stats.replayed == 300 + stats.spilled  # the first client's and its own
     assert not list(spill.glob("*.traces"))
     result = wait_until(lambda: stored(stack, KEY_A, 800), 120, "800 traces stored")
+    record_fault("ingest down at start, then SIGKILLed under SDK load", sent=len(ids),
+                 accepted=stats.sent, stored=result["traces"],
+                 distinct=result["distinct_event_ids"], spilled=stats.spilled,
+                 replayed=stats.replayed)
     assert (result["traces"], result["distinct_event_ids"]) == (800, 800)
 
 

@@ -1,11 +1,12 @@
-"""Who may call ingest, and how much: the key check and the per-key rate limit shared
-by the gRPC IngestService and the OTLP/gRPC TraceService."""
+"""Who may call ingest, and how much: the key check, the per-key rate limit and the
+overload refusal shared by the gRPC IngestService and the OTLP/gRPC TraceService."""
 
 from __future__ import annotations
 
 import grpc
 
 from vigil.auth import Caller, KeyRing
+from vigil.ingest.admission import Overloaded
 from vigil.logs import get_logger
 from vigil.metrics import INGEST_EVENTS
 from vigil.ratelimit import RateLimiter, Refusal
@@ -44,3 +45,12 @@ def note_rate_limited(caller: Caller, refusal: Refusal) -> None:
     INGEST_EVENTS.labels("rate_limited").inc()
     log.info("rate limited", key_id=caller.key_id, project=caller.project,
              retry_after_s=round(refusal.retry_after_s, 3))
+
+
+async def abort_overloaded(context: grpc.aio.ServicerContext, refusal: Overloaded) -> None:
+    """RESOURCE_EXHAUSTED: too many events wait for Kafka; the client backs off."""
+    INGEST_EVENTS.labels("overloaded").inc()
+    log.warning("overloaded", pending=refusal.pending, limit=refusal.limit)
+    context.set_trailing_metadata(
+        (("vigil-retry-after-ms", str(int(refusal.retry_after_s * 1000))),))
+    await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(refusal))

@@ -11,7 +11,8 @@ Limits: a body over `max_body_bytes` (also once decompressed: aiohttp inflates
 gzip bodies while reading and stops at the limit, so a small bomb cannot inflate
 in memory) -> 413; more spans
 than `max_spans` in one request -> INVALID_ARGUMENT / 413; a key over its rate
-limit (counted in spans) -> RESOURCE_EXHAUSTED / 429 with Retry-After.
+limit (counted in spans) or ingest overloaded (too many events wait for Kafka)
+-> RESOURCE_EXHAUSTED / 429 with Retry-After.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from vigil.auth import KeyRing
 from vigil.events.validate import Limits, validate_trace
-from vigil.ingest.guard import admit, authenticate, note_rate_limited
+from vigil.ingest.guard import abort_overloaded, admit, authenticate, note_rate_limited
 from vigil.ingest.otlp import map_request
-from vigil.ingest.publisher import KafkaUnavailable, TracePublisher
+from vigil.ingest.publisher import IngestOverloaded, KafkaUnavailable, TracePublisher
 from vigil.logs import get_logger
 from vigil.metrics import INGEST_EVENTS
 from vigil.ratelimit import RateLimiter
@@ -48,7 +49,8 @@ _JSON = "application/json"
 
 async def export(request: ExportTraceServiceRequest, project: str, publisher: TracePublisher,
                  limits: Limits, keep_other_spans: bool = True) -> ExportTraceServiceResponse:
-    """Map, validate and publish; raises KafkaUnavailable when Kafka did not confirm."""
+    """Map, validate and publish; raises KafkaUnavailable when Kafka did not confirm,
+    IngestOverloaded when too many events wait for Kafka already."""
     mapped = map_request(request, keep_other_spans)
     now = datetime.now(UTC)
     accepted, reasons = [], []
@@ -105,6 +107,9 @@ class OtlpTraceServicer(trace_service_pb2_grpc.TraceServiceServicer):
                                 self._keep_other_spans)
         except KafkaUnavailable as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, f"{exc}; retry")
+            raise  # unreachable: abort raises
+        except IngestOverloaded as exc:
+            await abort_overloaded(context, exc.refusal)
             raise  # unreachable: abort raises
 
 
@@ -172,6 +177,9 @@ def http_app(keyring: KeyRing, limiter: RateLimiter, publisher: TracePublisher,
             return _error(400, str(exc))
         except KafkaUnavailable as exc:
             return _error(503, f"{exc}; retry", headers={"Retry-After": "1"})
+        except IngestOverloaded as exc:
+            INGEST_EVENTS.labels("overloaded").inc()
+            return _error(429, str(exc), headers={"Retry-After": "1"})
         if content_type == _JSON:
             return web.json_response(json_format.MessageToDict(response))
         return web.Response(body=response.SerializeToString(), content_type=_PROTOBUF)

@@ -6,6 +6,8 @@ partition is the one Kafka's default partitioner gives the trace id, so a
 trace stays in one partition. A caller's `publish` returns only once every
 record holding its events is acknowledged by the broker (acks=all), and
 raises `KafkaUnavailable` when that does not happen within the ack timeout.
+Events wait for Kafka in memory only up to `ingest_max_pending_events`: past
+it `publish` raises `IngestOverloaded` before buffering anything.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from vigil.ingest.admission import Admission, Overloaded
 from vigil.kafka.producer import json_line_records
 from vigil.kafka.topics import Topics, ensure_topics, partition_for
 from vigil.logs import get_logger
+from vigil.metrics import INGEST_PENDING_EVENTS
 from vigil.settings import Settings
 from vigil.v1 import events_pb2 as pb
 
@@ -33,6 +37,14 @@ log = get_logger(__name__)
 
 class KafkaUnavailable(Exception):
     """Kafka did not confirm a write in time; the sender should retry."""
+
+
+class IngestOverloaded(Exception):
+    """Too many events wait for Kafka already; the sender should back off and retry."""
+
+    def __init__(self, refusal: Overloaded) -> None:
+        super().__init__(str(refusal))
+        self.refusal = refusal
 
 
 @dataclass(slots=True)
@@ -55,6 +67,7 @@ class TracePublisher:
         self._max_events = settings.record_max_events
         self._max_bytes = 900_000
         self._linger_s = settings.record_linger_ms / 1000
+        self.admission = Admission(settings.ingest_max_pending_events)
 
     @property
     def connected(self) -> bool:
@@ -99,6 +112,9 @@ class TracePublisher:
             await asyncio.wait_for(self.connect(), timeout=self._settings.ack_timeout_s)
         except TimeoutError as exc:
             raise KafkaUnavailable("Kafka is not reachable") from exc
+        if refusal := self.admission.take(len(events)):
+            raise IngestOverloaded(refusal)
+        INGEST_PENDING_EVENTS.set(self.admission.pending)
         acks = {self._add(project_id, event) for event in events}
         try:
             # shield: a record's future is shared with other callers; a timeout here
@@ -159,6 +175,9 @@ class TracePublisher:
             await self._reset()
             _settle(pending.acked, KafkaUnavailable(f"Kafka write failed: {exc}"))
             return
+        finally:  # Kafka answered (or the send was cancelled): the events are not held now
+            self.admission.release(len(pending.events))
+            INGEST_PENDING_EVENTS.set(self.admission.pending)
         _settle(pending.acked, None)
 
     async def publish_feedback(self, project_id: str, feedback: pb.FeedbackEvent) -> None:

@@ -2,8 +2,10 @@
 
 Errors: UNAUTHENTICATED (no, unknown or revoked key), INVALID_ARGUMENT (names the
 field; permanent, do not retry), RESOURCE_EXHAUSTED (the request is larger than
-VIGIL_MAX_REQUEST_BYTES, or the key is over its rate limit: the message says
-the limit and when to retry, trailer `vigil-retry-after-ms`), UNAVAILABLE (Kafka
+VIGIL_MAX_REQUEST_BYTES, the key is over its rate limit, or ingest holds
+VIGIL_INGEST_MAX_PENDING_EVENTS unconfirmed events already ("ingest is
+overloaded"): the message says the limit and when to retry, trailer
+`vigil-retry-after-ms`), UNAVAILABLE (Kafka
 did not confirm; retry with the same event ids, they are stored once). With
 VIGIL_TLS_CERT_FILE/KEY_FILE the port serves TLS only. The standard health service reports
 SERVING only while Kafka is reachable; server reflection is on.
@@ -26,9 +28,9 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
 from vigil.auth import KeyRing
 from vigil.events.validate import Limits, Violation, validate_feedback, validate_trace
-from vigil.ingest.guard import admit, authenticate
+from vigil.ingest.guard import abort_overloaded, admit, authenticate
 from vigil.ingest.otlp_receiver import OTLP_SERVICE_NAME, OtlpTraceServicer, http_app
-from vigil.ingest.publisher import KafkaUnavailable, TracePublisher
+from vigil.ingest.publisher import IngestOverloaded, KafkaUnavailable, TracePublisher
 from vigil.logs import get_logger
 from vigil.metrics import INGEST_ACK_SECONDS, INGEST_EVENTS
 from vigil.ratelimit import RateLimiter
@@ -98,6 +100,8 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                 _raise_first((await asyncio.wait(inflight))[0])
         except KafkaUnavailable as exc:
             await _abort_unavailable(context, exc)
+        except IngestOverloaded as exc:
+            await abort_overloaded(context, exc.refusal)
         finally:
             for task in inflight:
                 task.cancel()
@@ -156,6 +160,8 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
             await self._publisher.publish(project, events)
         except KafkaUnavailable as exc:
             await _abort_unavailable(context, exc)
+        except IngestOverloaded as exc:
+            await abort_overloaded(context, exc.refusal)
         INGEST_EVENTS.labels("accepted").inc(len(events))
 
 

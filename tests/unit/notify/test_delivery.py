@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from tests.chaos import chaos, record_fault
 from tests.unit.notify.conftest import SECRET, make_alert
 from tests.webhook_receiver import WebhookReceiver
 from vigil.notify.config import NotifyConfig, parse_notify_config
@@ -179,6 +180,7 @@ def test_retry_after_forms() -> None:
     assert retry_after_s(http_date, now) == pytest.approx(30)
 
 
+@chaos
 def test_a_receiver_down_for_a_while_gets_everything_once(receiver: WebhookReceiver) -> None:
     alerts = [make_alert(), make_alert("resolved"), make_alert(severity="info")]
     config = config_for(receiver.base_url, max_attempts=10_000)
@@ -201,6 +203,10 @@ def test_a_receiver_down_for_a_while_gets_everything_once(receiver: WebhookRecei
     expected = {f"{r.alert_id}:{r.webhook}" for r in results}
     assert len(expected) == 7  # pd and slack get the two critical ones, generic all three
     counts = receiver.delivery_counts()
+    record_fault("webhook receiver down, then back", sent=len(expected),
+                 accepted=sum(r.outcome == "delivered" for r in results),
+                 stored=sum(counts.values()), distinct=len(counts),
+                 retries=sum(r["outcome"] == "retrying" for r in log))
     assert set(counts) == expected and set(counts.values()) == {1}
     assert any(r["status_code"] is None and r["error"] for r in log)
     pd = [r.json["event_action"] for r in receiver.delivered("/pd")]

@@ -41,3 +41,10 @@ def test_a_rate_limit_is_transient_and_an_oversize_request_is_split() -> None:
     too_big = classify(_Err(grpc.StatusCode.RESOURCE_EXHAUSTED,
                             "Received message larger than max (20000000 vs. 16777216)"))
     assert too_big.outcome == "too_large"
+
+
+def test_an_overloaded_ingest_is_transient() -> None:
+    overloaded = classify(_Err(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                               "ingest is overloaded: 50000 events pending (limit 50000); "
+                               "retry with backoff"))
+    assert overloaded.outcome == "transient"

@@ -1,0 +1,137 @@
+"""Random bytes and mutated records on every consumed topic, with valid traces sent
+around them: the consuming stages stay up, each bad record lands in its topic's
+`.dlq` with a reason, and the valid traces are stored once (reliability suite)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from tests.chaos import record_fault
+from tests.conftest import PROJECT_A, Broker, Stack, wait_until
+from tests.factories import valid_event
+from tests.fuzz import FUZZ_TOPICS
+from vigil.kafka import topics as t
+from vigil.settings import Settings
+from vigil.v1 import events_pb2 as pb
+
+pytestmark = [pytest.mark.integration, pytest.mark.chaos]
+# A leading NUL is neither a protobuf tag (field 0 does not exist) nor the start of JSON,
+# so every payload below is bad for every decoder, whatever hypothesis puts after it.
+garbage = st.binary(max_size=300).map(lambda b: b"\x00" + b)
+STAGES = ("sink", "enrich", "judge")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, broker: Broker) -> Iterator[Stack]:
+    s = Stack(tmp_path_factory.mktemp("fuzz-topics"), broker.bootstrap,
+              VIGIL_SINK_BATCH_SECONDS="0.2", VIGIL_JUDGE_RATE="0")
+    s.start("sink", "enrich", "judge")
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def consumed(stack: Stack) -> tuple[str, ...]:
+    return t.Topics.from_settings(Settings(topic_prefix=stack.prefix)).consumed
+
+
+@pytest.fixture(scope="module")
+def producer(stack: Stack) -> Iterator[KafkaProducer]:
+    p = KafkaProducer(bootstrap_servers=stack.env["KAFKA_BOOTSTRAP_SERVERS"], acks="all")
+    yield p
+    p.close()
+
+
+@pytest.fixture(scope="module")
+def tally(stack: Stack) -> Iterator[dict[str, int]]:
+    counts = {"bad": 0, "good": 0, "dead": 0}
+    yield counts
+    stats = stack.get("/v1/stats")
+    record_fault("random bytes and mutated records on every consumed topic",
+                 sent=counts["bad"] + counts["good"], accepted=counts["good"],
+                 stored=stats["traces"], distinct=stats["distinct_event_ids"],
+                 dead_lettered=counts["dead"], bad_records=counts["bad"])
+
+
+def _valid_raw(n: int) -> tuple[bytes, list[str]]:
+    batch = pb.TraceBatch(project_id=PROJECT_A, events=[valid_event(i) for i in range(n)])
+    batch.received_at.GetCurrentTime()
+    return batch.SerializeToString(), [e.event_id for e in batch.events]
+
+
+def _mutate(record: bytes, seed: int) -> bytes:
+    """A valid record broken: its first byte made an invalid tag, a byte flipped."""
+    body = bytearray(record)
+    body[0] = 0x00
+    body[seed % len(body)] ^= 0xFF
+    return bytes(body)
+
+
+def _dead_letters(stack: Stack, topics: list[str]) -> dict[tuple[str, int, int], str]:
+    """(source topic, partition, offset) -> reason of every dead letter of these topics
+    (read without a consumer group: joining one is slow on the embedded broker)."""
+    consumer = KafkaConsumer(bootstrap_servers=stack.env["KAFKA_BOOTSTRAP_SERVERS"],
+                             enable_auto_commit=False)
+    found = {}
+    try:
+        partitions = [TopicPartition(topic, p) for topic in topics
+                      for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        while any(consumer.position(tp) < ends[tp] for tp in partitions):
+            for records in consumer.poll(timeout_ms=1000).values():
+                for m in records:
+                    h = {k: v.decode() for k, v in m.headers}
+                    found[(h[t.H_SOURCE_TOPIC], int(h[t.H_SOURCE_PARTITION]),
+                           int(h[t.H_SOURCE_OFFSET]))] = h[t.H_REASON]
+    finally:
+        consumer.close()
+    return found
+
+
+@FUZZ_TOPICS
+@given(payloads=st.lists(garbage, min_size=2, max_size=2), seed=st.integers(0, 10_000))
+def test_bad_records_are_dead_lettered_and_good_ones_stored(
+        payloads: list[bytes], seed: int, stack: Stack, consumed: tuple[str, ...],
+        producer: KafkaProducer, tally: dict[str, int]) -> None:
+    stored_before = stack.get("/v1/stats")["traces"]
+    good, ids = _valid_raw(20)
+    sent = {}
+    raw = consumed[0]
+    producer.send(raw, good, partition=seed % 4).get(30)
+    for topic in consumed:
+        bad = [*payloads, _mutate(good, seed)]
+        for i, value in enumerate(bad):
+            meta = producer.send(topic, value, partition=(seed + i) % 4).get(30)
+            sent[(topic, meta.partition, meta.offset)] = value
+    more, more_ids = _valid_raw(20)
+    producer.send(raw, more, partition=(seed + 1) % 4).get(30)
+    tally["bad"] += len(sent)
+    tally["good"] += len(ids) + len(more_ids)
+
+    dlqs = [t.dlq(topic) for topic in consumed]
+    reasons: dict[tuple[str, int, int], str] = {}
+
+    def all_dead() -> bool:
+        reasons.update(_dead_letters(stack, dlqs))
+        return set(sent) <= set(reasons)
+
+    try:
+        wait_until(all_dead, 90, "every bad record in its topic's dead-letter topic")
+    except AssertionError as exc:
+        missing = sorted({topic for topic, _, _ in set(sent) - set(reasons)})
+        raise AssertionError(f"not dead-lettered from {missing}") from exc
+    assert all(reasons[k] for k in sent), "a dead letter without a reason"
+    tally["dead"] += len(sent)
+    stats = wait_until(lambda: (s := stack.get("/v1/stats"))["traces"] >= stored_before + 40
+                       and s, 90, "the valid traces around the bad records stored")
+    assert stats["traces"] == stats["distinct_event_ids"] == stored_before + 40
+    for name in STAGES:
+        proc = stack.service(name).proc
+        assert proc is not None and proc.poll() is None, stack.service(name).tail()
