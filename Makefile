@@ -67,14 +67,17 @@ kubectl:  ## install kubectl (tests/deploy render k8s/ with its kustomize) when 
 checkov-venv: $(STAMP)  ## create .venv-checkov (the checkov tests also do it on first use)
 	$(BIN)/python -m tests.deploy.checkov_env
 
-bench: $(STAMP)  ## measure pipeline, scaling, OTLP, SDK, judge, analyzer (see bench/README.md)
+bench: $(STAMP)  ## measure everything and print the table vs the targets (see bench/README.md)
 	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.scaling
 	$(BIN)/python -m bench.otlp
 	$(BIN)/python -m bench.sdk_overhead
 	$(BIN)/python -m bench.judge_evaluators
 	$(BIN)/python -m bench.detectors
 	$(BIN)/python -m bench.analyzer
+	$(BIN)/python -m bench.dashboard_queries
+	$(BIN)/python -m bench.report
 
 clean:  ## remove the virtualenv and local data
 	rm -rf $(VENV) .venv-checkov .vigil

@@ -1,8 +1,9 @@
 """End-to-end throughput of the pipeline on this machine.
 
-Starts a fresh local broker and the three services (ingest, enrich, sink with
-the embedded store) as processes, sends N events over gRPC from concurrent
-EmitStream clients (100 events per message), and measures:
+Starts a fresh local broker and the services (ingest, enrich, judge with its default
+5 % sampling by the built-in evaluators, sink with the embedded store) as processes,
+sends N events over gRPC from concurrent EmitStream clients (100 events per message),
+and measures:
   - ingest rate: events acknowledged per second (acked = in Kafka);
   - end-to-end rate: events per second until all are queryable in ClickHouse.
 Also measures the raw parts in the same run: kafka-python produce rate to the
@@ -105,7 +106,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"generating {args.events} demo events...", flush=True)
     events = make_events(args.events)
-    with bench_stack() as stack:
+    with bench_stack(("sink", "enrich", "judge", "ingest")) as stack:  # judge: 5 % built-in
         asyncio.run(send(stack.ingest, events[:2000], 1))  # warm-up
         stack.wait_stored(2000)
         print("sending...", flush=True)
@@ -127,6 +128,11 @@ def main() -> None:
             **{f"cpu_s_{n}": round(cpu_seconds(pid) - cpu_before[n], 1)
                for n, pid in pids.items()},
             **{f"peak_rss_mib_{n}": round(rss_mib(pid)) for n, pid in pids.items()},
+            "peak_rss_mib_total": round(sum(rss_mib(pid) for pid in pids.values())),
+            # What one core of each stage could carry: events per CPU-second it used.
+            **{f"stage_events_per_cpu_s_{n}": round(sent / max(cpu_seconds(pid)
+                                                               - cpu_before[n], 1e-3))
+               for n, pid in pids.items()},
             "raw_kafka_produce_1kb_msgs_per_s": round(raw_kafka_produce(stack.bootstrap)),
             "raw_chdb_insert_rows_per_s": round(raw_store_insert()),
         }
