@@ -55,8 +55,10 @@ def _can_freeze(tmp: Path) -> bool:
 def stack(tmp_path_factory: pytest.TempPathFactory, broker: Broker) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("store-outage")
     if not _can_freeze(root):
-        pytest.skip("chattr +i is not permitted here (needs root with CAP_LINUX_IMMUTABLE "
-                    "on ext4/xfs): the store outage cannot be made real")
+        # A fault the suite requires: fail loudly rather than pass without it.
+        pytest.fail("chattr +i is not permitted here (needs root with CAP_LINUX_IMMUTABLE "
+                    "on ext4/xfs): the store outage cannot be made real; run the suite as "
+                    "root on such a file system")
     s = Stack(root, broker.bootstrap, VIGIL_SINK_BATCH_ROWS="500",
               VIGIL_SINK_BATCH_SECONDS="0.2")
     s.start("sink", "enrich", "ingest")
