@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from bench.stack import RESULTS
+from bench.stack import RESULTS, free_port
 from vigil.analyze.budgets import Budget
 from vigil.api.app import create_app
 from vigil.auth import KeyRing
@@ -149,7 +149,7 @@ def measure(n: int) -> dict[str, Any]:
         load_s = fill(store, n)
         app = create_app(store, KeyRing.parse(f"{KEY}=bench"), "",
                          [Budget(project="bench", period="month", limit_usd=1000)])
-        port = _free_port()
+        port = free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                                log_level="warning"))
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -190,14 +190,6 @@ def _wait(client: httpx.Client) -> None:
         except httpx.HTTPError:
             time.sleep(0.2)
     raise TimeoutError("the read API did not start")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main() -> None:

@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,19 +33,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench.stack import KEY, RESULTS, free_port
 from vigil.kafka.broker import start_broker, wait_for_port
 from vigil.sdk import VigilClient
 
-RESULTS = Path(__file__).parent / "results"
-KEY = "bench-key"
 PROMPT = [{"role": "system", "content": "You are Acme's friendly support assistant."},
           {"role": "user", "content": "My order #48213 still shows as processing."}]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

@@ -13,6 +13,7 @@ it: `budget_forecast` (warning).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -55,11 +56,29 @@ def period_bounds(period: str, now: datetime) -> tuple[datetime, datetime]:
     return start, end
 
 
-def check_budget(budget: Budget, spent: float, last_hour: float, now: datetime
-                 ) -> Observation | None:
-    _, end = period_bounds(budget.period, now)
+@dataclass(frozen=True)
+class BudgetForecast:
+    period_start: datetime
+    period_end: datetime
+    forecast_usd: float            # spent plus the last hour's rate until the period ends
+    runs_out_at: datetime | None   # when that rate reaches the limit within the period
+
+
+def forecast_budget(budget: Budget, spent: float, last_hour: float, now: datetime
+                    ) -> BudgetForecast:
+    start, end = period_bounds(budget.period, now)
     hours_left = max(0.0, (end - now).total_seconds() / 3600)
     forecast = spent + last_hour * hours_left
+    runs_out = None
+    if spent < budget.limit_usd <= forecast and last_hour > 0:
+        runs_out = now + timedelta(hours=(budget.limit_usd - spent) / last_hour)
+    return BudgetForecast(start, end, forecast, runs_out)
+
+
+def check_budget(budget: Budget, spent: float, last_hour: float, now: datetime
+                 ) -> Observation | None:
+    outlook = forecast_budget(budget, spent, last_hour, now)
+    forecast, reached = outlook.forecast_usd, outlook.runs_out_at
     key = SliceKey(budget.project, app=budget.app,
                    environment=f"user={budget.user}" if budget.user else "")
     if spent >= budget.limit_usd:
@@ -67,8 +86,7 @@ def check_budget(budget: Budget, spent: float, last_hour: float, now: datetime
         return Observation("budget_exceeded", key, "critical", title,
                            f"{title}; spending ${last_hour:.2f}/h.", spent, budget.limit_usd,
                            budget.limit_usd, rule=budget.period)
-    if forecast >= budget.limit_usd and last_hour > 0:
-        reached = now + timedelta(hours=(budget.limit_usd - spent) / last_hour)
+    if reached is not None:
         title = (f"{budget.name} will run out at {reached:%Y-%m-%d %H:%M} UTC "
                  f"(${spent:.2f} of ${budget.limit_usd:.2f} spent)")
         return Observation("budget_forecast", key, "warning", title,

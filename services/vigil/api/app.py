@@ -21,7 +21,7 @@ from vigil.api.budgets import budgets_router
 from vigil.api.deps import Project
 from vigil.api.explore import explore_router
 from vigil.api.filters import SLICE_COLUMNS as SLICES
-from vigil.api.filters import Slice, TimeWindow, base_params
+from vigil.api.filters import Slice, TimeWindow, base_params, in_window
 from vigil.api.internal import internal_router
 from vigil.api.store_writes import store_writes_router
 from vigil.api.tickets import tickets_router
@@ -157,8 +157,8 @@ def create_app(store: Store, keyring: KeyRing, internal_token: str = "",
         rows = store.rows(
             f"SELECT toStartOfInterval({time_column}, INTERVAL 1 {interval}) AS bucket, "
             f"{slice_column} AS slice, {values} FROM {table} "
-            f"WHERE project_id = {{p:String}} AND {time_column} >= {{t0:DateTime64(3)}} "
-            f"AND {time_column} < {{t1:DateTime64(3)}}{where.sql()} {only_evaluator} "
+            f"WHERE project_id = {{p:String}} AND {in_window(time_column)}{where.sql()} "
+            f"{only_evaluator} "
             "GROUP BY bucket, slice ORDER BY bucket, slice",
             {**base_params(project_id, window, where), "e": evaluator or ""})
         return {"metric": metric, "interval": interval, "group_by": group_by,
@@ -176,7 +176,7 @@ def create_app(store: Store, keyring: KeyRing, internal_token: str = "",
             "sum(skipped_budget) AS skipped_budget, "
             "if(eligible = 0, 0, judged / eligible) AS judged_share "
             "FROM judge_sampling WHERE project_id = {p:String} "
-            f"AND minute >= {{t0:DateTime64(3)}} AND minute < {{t1:DateTime64(3)}}{where.sql()} "
+            f"AND {in_window('minute')}{where.sql()} "
             "GROUP BY slice ORDER BY slice", base_params(project_id, window, where))
         return {"group_by": group_by, "slices": rows}
 

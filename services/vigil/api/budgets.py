@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from vigil.analyze.budgets import Budget, period_bounds
+from vigil.analyze.budgets import Budget, forecast_budget, period_bounds
 from vigil.api.deps import Project
 from vigil.api.filters import sql_time
 from vigil.store.client import Store
@@ -29,35 +29,28 @@ def budgets_router(store: Store, budgets: Sequence[Budget]) -> APIRouter:
 
 
 def _status(store: Store, budget: Budget, now: datetime) -> dict[str, Any]:
-    start, end = period_bounds(budget.period, now)
-    params = {"p": budget.project, "t0": sql_time(start), "t1": sql_time(now),
-              "h": sql_time(now - timedelta(hours=1)), "app": budget.app, "user": budget.user}
+    start, _ = period_bounds(budget.period, now)
     burn = store.rows(
-        "SELECT toStartOfHour(start_time) AS hour, sum(total_cost) AS cost_usd FROM traces "
+        "SELECT toStartOfHour(start_time) AS hour, sum(total_cost) AS cost_usd, "
+        "sumIf(total_cost, start_time >= {h:DateTime64(3)}) AS last_hour_usd FROM traces "
         "WHERE project_id = {p:String} AND start_time >= {t0:DateTime64(3)} "
         "AND start_time < {t1:DateTime64(3)} AND ({app:String} = '' OR app = {app:String}) "
         "AND ({user:String} = '' OR user_id = {user:String}) GROUP BY hour ORDER BY hour",
-        params)
-    last_hour = store.rows(
-        "SELECT sum(total_cost) AS cost FROM traces WHERE project_id = {p:String} "
-        "AND start_time >= {h:DateTime64(3)} AND start_time < {t1:DateTime64(3)} "
-        "AND ({app:String} = '' OR app = {app:String}) "
-        "AND ({user:String} = '' OR user_id = {user:String})", params)[0]["cost"] or 0.0
+        {"p": budget.project, "t0": sql_time(start), "t1": sql_time(now),
+         "h": sql_time(now - timedelta(hours=1)), "app": budget.app, "user": budget.user})
     spent = float(sum(r["cost_usd"] for r in burn))
-    hours_left = max(0.0, (end - now).total_seconds() / 3600)
-    forecast = spent + float(last_hour) * hours_left
-    runs_out = None
-    if spent < budget.limit_usd and last_hour > 0:
-        reached = now + timedelta(hours=(budget.limit_usd - spent) / float(last_hour))
-        runs_out = reached.isoformat() if reached < end else None
+    last_hour = float(sum(r["last_hour_usd"] for r in burn))
+    outlook = forecast_budget(budget, spent, last_hour, now)
     cumulative, burned = 0.0, []
     for row in burn:
         cumulative += float(row["cost_usd"])
         burned.append({"hour": row["hour"], "cost_usd": row["cost_usd"],
                        "cumulative_usd": cumulative})
     return {"name": budget.name, "app": budget.app, "user": budget.user,
-            "period": budget.period, "period_start": start.isoformat(),
-            "period_end": end.isoformat(), "limit_usd": budget.limit_usd, "spent_usd": spent,
-            "spent_share": spent / budget.limit_usd, "last_hour_usd": float(last_hour),
-            "forecast_usd": forecast, "forecast_share": forecast / budget.limit_usd,
-            "runs_out_at": runs_out, "exceeded": spent >= budget.limit_usd, "burn": burned}
+            "period": budget.period, "period_start": outlook.period_start.isoformat(),
+            "period_end": outlook.period_end.isoformat(), "limit_usd": budget.limit_usd,
+            "spent_usd": spent, "spent_share": spent / budget.limit_usd,
+            "last_hour_usd": last_hour, "forecast_usd": outlook.forecast_usd,
+            "forecast_share": outlook.forecast_usd / budget.limit_usd,
+            "runs_out_at": outlook.runs_out_at.isoformat() if outlook.runs_out_at else None,
+            "exceeded": spent >= budget.limit_usd, "burn": burned}

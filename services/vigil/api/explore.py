@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -28,6 +29,7 @@ from vigil.api.filters import (
     TimeWindow,
     Window,
     base_params,
+    in_window,
     sql_time,
 )
 from vigil.store.client import Store
@@ -36,9 +38,8 @@ TRACE_LIST_COLUMNS = (
     "event_id, trace_id, session_id, user_id, start_time, app, environment, provider, model, "
     "prompt_template_id, prompt_template_version, status, error_type, latency_ms, "
     "input_tokens, output_tokens, total_cost")
-IN_WINDOW = "start_time >= {t0:DateTime64(3)} AND start_time < {t1:DateTime64(3)}"
-SCORES_IN_WINDOW = ("trace_start_time >= {t0:DateTime64(3)} "
-                    "AND trace_start_time < {t1:DateTime64(3)}")
+IN_WINDOW = in_window("start_time")
+SCORES_IN_WINDOW = in_window("trace_start_time")
 Id = Annotated[str, Path(min_length=1, max_length=TEXT)]
 
 # metric -> (kind, higher is better, what it is)
@@ -296,7 +297,7 @@ def _variant_samples(store: Store, project_id: str, window: Window, where: Slice
 
 def _feedback_scope(where: SliceFilter) -> str:
     """Feedback in the window; with slice filters, only on traces of that slice."""
-    scope = "time >= {t0:DateTime64(3)} AND time < {t1:DateTime64(3)}"
+    scope = in_window("time")
     if where.values:
         scope += (" AND trace_id IN (SELECT trace_id FROM traces WHERE project_id = "
                   f"{{p:String}} AND {IN_WINDOW}{where.sql()})")
@@ -332,5 +333,5 @@ def _number(value: Any) -> float:
         out = float(value)
     except (TypeError, ValueError):
         return 0.0
-    return out if out == out and out not in (float("inf"), float("-inf")) else 0.0
+    return out if math.isfinite(out) else 0.0
 

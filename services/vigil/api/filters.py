@@ -102,6 +102,11 @@ TimeWindow = Annotated[Window, Depends(time_window)]
 Slice = Annotated[SliceFilter, Depends(slice_filter)]
 
 
+def in_window(column: str) -> str:
+    """`column` within the bound window [t0, t1) (`column` is a fixed name, never input)."""
+    return f"{column} >= {{t0:DateTime64(3)}} AND {column} < {{t1:DateTime64(3)}}"
+
+
 def base_params(project_id: str, window: Window, where: SliceFilter) -> dict[str, Any]:
     return {"p": project_id, **window.params(), **where.params()}
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response
 from vigil.analyze.model import TicketExample
 from vigil.analyze.tickets import dataset_csv, finetune_jsonl
 from vigil.api.deps import Project
-from vigil.api.filters import Slice, SliceFilter, TimeWindow, base_params
+from vigil.api.filters import Slice, SliceFilter, TimeWindow, base_params, in_window
 from vigil.sink.rows import TICKETS
 from vigil.store.client import Store
 
@@ -101,8 +101,8 @@ def tickets_router(store: Store) -> APIRouter:
         where = SliceFilter({k: v for k, v in where.values.items() if k in ("app", "model")})
         rows = store.rows(
             "SELECT run_at, app, model, report FROM drift_reports "
-            "WHERE project_id = {p:String} AND run_at >= {t0:DateTime64(3)} "
-            f"AND run_at < {{t1:DateTime64(3)}}{where.sql()} ORDER BY run_at DESC "
+            f"WHERE project_id = {{p:String}} AND {in_window('run_at')}{where.sql()} "
+            "ORDER BY run_at DESC "
             "LIMIT {n:UInt32}", {**base_params(project_id, window, where), "n": limit})
         points = []
         for r in reversed(rows):
