@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PROTO_OUT := services
 
-.PHONY: help install browser up test chaos lint protos protos-check bench clean kubectl checkov-venv
+.PHONY: help install browser up test test-stress test-random stress-ng chaos lint protos protos-check bench clean kubectl checkov-venv
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -35,6 +35,20 @@ up: $(STAMP)  ## run the whole system on embedded defaults, with demo traffic
 test: $(STAMP) browser kubectl protos-check lint  ## run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
 	@echo "dashboard screenshots: $$(ls test-artifacts/screenshots/*.png 2>/dev/null | wc -l) in test-artifacts/screenshots/"
+
+stress-ng:  ## install Debian's stress-ng for make test-stress (if missing)
+	@command -v stress-ng >/dev/null 2>&1 || { \
+	  echo "installing stress-ng (apt-get; needs root)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq stress-ng >/dev/null; }
+
+test-stress: stress-ng  ## make test with both cores kept busy by stress-ng: the suite must not care
+	@stress-ng --cpu $$(nproc) --timeout 3h >/dev/null 2>&1 & pid=$$!; \
+	  trap 'kill $$pid 2>/dev/null' EXIT; \
+	  echo "stress-ng --cpu $$(nproc) is keeping every core busy (pid $$pid)"; \
+	  $(MAKE) test
+
+test-random: $(STAMP)  ## the pytest suite in a random order (seed printed; rerun with SEED=N)
+	$(BIN)/python -m pytest --random-order $(if $(SEED),--random-order-seed=$(SEED))
 
 chaos: $(STAMP)  ## the reliability suite only: faults and fuzzing on real parts (also in make test)
 	$(BIN)/python -m pytest -m chaos -s
