@@ -19,6 +19,12 @@ ENRICH_PII = Counter("vigil_enrich_pii_masked_total", "PII items masked", ["kind
 ENRICH_UNPRICED = Counter("vigil_enrich_unpriced_total", "Events of models without a price")
 DEAD_LETTERS = Counter("vigil_dead_letters_total", "Records sent to a dead-letter topic",
                        ["stage", "topic"])
+POISON_RETRIES = Counter("vigil_record_retries_total",
+                         "Failed attempts at processing one record (unknown exceptions)",
+                         ["stage"])
+ANALYZER_FAILURES = Counter("vigil_analyzer_failures_total",
+                            "Analyzer work that failed and was skipped, by part",
+                            ["part"])
 JUDGE_DECISIONS = Counter("vigil_judge_decisions_total", "Sampling decisions of the judge",
                           ["reason"])
 JUDGE_JUDGMENTS = Counter("vigil_judge_judgments_total", "Judgments made",

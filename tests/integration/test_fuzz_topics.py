@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import given
 from hypothesis import strategies as st
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -135,3 +136,26 @@ def test_bad_records_are_dead_lettered_and_good_ones_stored(
     for name in STAGES:
         proc = stack.service(name).proc
         assert proc is not None and proc.poll() is None, stack.service(name).tail()
+
+
+def test_a_record_that_makes_a_stage_raise_is_dead_lettered_and_the_partition_goes_on(
+        stack: Stack, consumed: tuple[str, ...], producer: KafkaProducer) -> None:
+    """Not a payload error: a well-formed feedback record whose time (2^62 s) makes the
+    sink's conversion raise OSError. It once stopped the sink on every restart."""
+    topics = t.Topics.from_settings(Settings(topic_prefix=stack.prefix))
+    poison = pb.FeedbackRecord(project_id=PROJECT_A, feedback=pb.FeedbackEvent(
+        feedback_id="fb-poison", trace_id="t-poison", kind=pb.FEEDBACK_KIND_THUMBS,
+        value=1.0, time=Timestamp(seconds=2**62)))
+    stored_before = stack.get("/v1/stats")["traces"]
+    meta = producer.send(topics.feedback, poison.SerializeToString(), partition=0).get(30)
+    good, _ = _valid_raw(20)
+    producer.send(topics.traces_raw, good, partition=0).get(30)
+
+    source = (topics.feedback, meta.partition, meta.offset)
+    reasons = wait_until(lambda: (found := _dead_letters(stack, [t.dlq(topics.feedback)]))
+                         .get(source) and found, 90, "the poison record dead-lettered")
+    assert reasons[source].startswith(("OSError", "OverflowError", "ValueError")), reasons
+    wait_until(lambda: stack.get("/v1/stats")["traces"] >= stored_before + 20, 90,
+               "the traces sent after the poison record stored")
+    sink = stack.service("sink").proc
+    assert sink is not None and sink.poll() is None, stack.service("sink").tail()

@@ -32,6 +32,7 @@ from vigil.analyze.tickets import TicketBook, issue_payload, ticket_row
 from vigil.kafka.producer import json_line_records
 from vigil.kafka.topics import Topics
 from vigil.logs import get_logger
+from vigil.metrics import ANALYZER_FAILURES
 from vigil.settings import Settings
 
 log = get_logger(__name__)
@@ -141,10 +142,7 @@ class Analyzer:
             report, observations = check_drift(key, reference, current, s.drift_min_samples)
             evidently = None
             if observations:
-                import pandas as pd
-
-                evidently = evidently_report(pd.DataFrame(columns(reference)),
-                                             pd.DataFrame(columns(current)))
+                evidently = _evidently_or_none(key, reference, current)
                 for obs in observations:
                     self._drift_reports[obs.dedupe_key] = report.to_json()
             row, html = report_rows(key, report, (*ref, *cur), evidently, now)
@@ -196,6 +194,21 @@ class Analyzer:
             examples=examples[:10], dataset_size=len(examples), opened_at="", updated_at="")
 
 
+def _evidently_or_none(key: SliceKey, reference: list[dict[str, Any]],
+                       current: list[dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
+    """The evidently report of a drift finding; None (logged, counted) when evidently
+    cannot build one: the finding itself stands on our own statistics."""
+    import pandas as pd
+
+    try:
+        return evidently_report(pd.DataFrame(columns(reference)), pd.DataFrame(columns(current)))
+    except Exception as exc:
+        ANALYZER_FAILURES.labels("drift_report").inc()
+        log.warning("evidently report failed; the drift finding is kept without it",
+                    slice=key.label(), error=f"{type(exc).__name__}: {exc}"[:500])
+        return None
+
+
 def _description(obs: Observation, since: datetime, end: datetime, n: int) -> str:
     return (f"## {obs.title}\n\n{obs.summary}\n\n"
             f"- slice: {obs.slice.label()} (project {obs.slice.project_id})\n"
@@ -228,8 +241,14 @@ def run(settings: Settings, stop: threading.Event) -> None:
             try:
                 events, tickets = analyzer.cycle(datetime.now(UTC))
             except httpx.HTTPError as exc:
+                ANALYZER_FAILURES.labels("read_api").inc()
                 log.warning("analysis cycle skipped: the read API did not answer",
                             error=str(exc))
+                continue
+            except Exception as exc:  # one failed cycle must never stop the analyzer
+                ANALYZER_FAILURES.labels("cycle").inc()
+                log.exception("analysis cycle failed; the next one runs as planned",
+                              error=f"{type(exc).__name__}: {exc}"[:500])
                 continue
             _publish(producer, topics.alerts, [e.to_json() for e in events])
             _publish(producer, topics.tickets,

@@ -5,13 +5,16 @@ per-event faust calls would cost more than the work. Each raw record becomes
 one enriched record written to the SAME partition number of the enriched
 topic, awaited before the next record is read, so the source offset is only
 committed once its output is confirmed. Unreadable records and failing events
-go to `<raw topic>.dlq` with the reason and source position in headers.
+go to `<raw topic>.dlq` with the reason and source position in headers; a record
+whose processing raises anything else is handled by the one poison policy
+(vigil.kafka.poison): tried again a bounded number of times, then dead-lettered.
 Transient Kafka errors are retried with backoff; nothing is acked unsent.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import faust
@@ -27,8 +30,8 @@ from vigil.enrich.stage import (
     enrich_record,
 )
 from vigil.events.validate import Limits
-from vigil.events.wire import PayloadError
 from vigil.kafka import topics as t
+from vigil.kafka.poison import Poison, process
 from vigil.kafka.producer import dead_letter, send_lines
 from vigil.logs import get_logger
 from vigil.metrics import ENRICH_EVENTS, ENRICH_PII, ENRICH_UNPRICED
@@ -89,16 +92,20 @@ def build_app(settings: Settings) -> faust.App:
         async for event in stream.events():
             m = event.message
             source = (topics.traces_app, m.partition, m.offset)
-            try:
-                batch = app_event_batch(m.value, _headers(m.headers), keys, limits,
-                                        datetime.now(UTC))
-                outcome = enrich_batch(batch, m.partition, m.offset, config)
-            except PayloadError as exc:
-                await dead_letter(app, STAGE, source, m.value or b"", str(exc))
+            outcome = process(partial(enrich_app_record, m, keys, limits, config), STAGE)
+            if isinstance(outcome, Poison):
+                await dead_letter(app, STAGE, source, m.value or b"", outcome.reason)
                 continue
             await emit(app, topics, source, outcome)
 
     return app
+
+
+def enrich_app_record(m: Any, keys: KeyRing, limits: Limits, config: EnrichConfig
+                      ) -> EnrichOutcome:
+    """One record of the app topic, authenticated by its headers, enriched."""
+    batch = app_event_batch(m.value, _headers(m.headers), keys, limits, datetime.now(UTC))
+    return enrich_batch(batch, m.partition, m.offset, config)
 
 
 def _headers(raw: Any) -> dict[str, str]:
@@ -110,10 +117,9 @@ def _headers(raw: Any) -> dict[str, str]:
 async def handle_record(app: faust.App, topics: t.Topics, config: EnrichConfig,
                         value: bytes | None, partition: int, offset: int) -> None:
     source = (topics.traces_raw, partition, offset)
-    try:
-        outcome = enrich_record(value, partition, offset, config)
-    except PayloadError as exc:
-        await dead_letter(app, STAGE, source, value or b"", str(exc))
+    outcome = process(lambda: enrich_record(value, partition, offset, config), STAGE)
+    if isinstance(outcome, Poison):
+        await dead_letter(app, STAGE, source, value or b"", outcome.reason)
         return
     await emit(app, topics, source, outcome)
 

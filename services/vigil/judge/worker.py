@@ -7,12 +7,15 @@ JSON lines for the sink. The agent awaits the judgments of a record before it
 takes the next one: while the judge endpoint is down, consumption pauses
 (backpressure) and memory stays bounded. At start-up the day's judge spend per
 project is read back from the scores topic, so a restart does not reset the
-budget.
+budget. A record whose judging raises (other than a judge endpoint's own errors,
+which become error judgments) is tried again a bounded number of times, then
+dead-lettered by the one poison policy (vigil.kafka.poison).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import faust
@@ -29,6 +32,7 @@ from vigil.judge.rubric import load_rubric
 from vigil.judge.sampling import Sampler
 from vigil.judge.stage import JudgeStage
 from vigil.kafka import topics as t
+from vigil.kafka.poison import Poison, process_async
 from vigil.kafka.producer import dead_letter, send_lines
 from vigil.logs import get_logger
 from vigil.settings import Settings
@@ -110,12 +114,10 @@ def build_app(settings: Settings) -> faust.App:
     async def judge_traces(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             m = event.message
-            try:
-                records = [doc for _, doc in decode_enriched_batch(m.value)]
-                rows = await stage.judge_records(records)
-            except (PayloadError, KeyError, TypeError, ValueError) as exc:
+            rows = await process_async(partial(judge_record, stage, m.value), STAGE)
+            if isinstance(rows, Poison):
                 await dead_letter(app, STAGE, (topics.traces_enriched, m.partition, m.offset),
-                                  m.value or b"", f"cannot judge: {exc}")
+                                  m.value or b"", f"cannot judge: {rows.reason}")
                 continue
             if rows:
                 await send_lines(app, STAGE, topics.judge_scores,
@@ -125,15 +127,13 @@ def build_app(settings: Settings) -> faust.App:
     async def judge_negative_feedback(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             m = event.message
-            try:
-                fb = decode_feedback(m.value)
-            except PayloadError:
-                continue  # the sink dead-letters unreadable feedback
-            negative = (fb.kind == "thumbs" and fb.value < 0.5) or \
-                (fb.kind == "score" and fb.value < 0.5)
-            if not negative or not config.always_include.negative_feedback:
+            if not config.always_include.negative_feedback:
                 continue
-            rows = await stage.judge_on_feedback(fb.trace_id)
+            rows = await process_async(partial(judge_feedback, stage, m.value), STAGE)
+            if isinstance(rows, Poison):
+                log.warning("feedback not judged", stage=STAGE, partition=m.partition,
+                            offset=m.offset, reason=rows.reason)
+                continue  # the sink stores or dead-letters the feedback record itself
             if rows:
                 await send_lines(app, STAGE, topics.judge_scores, [orjson.dumps(r) for r in rows])
 
@@ -144,6 +144,21 @@ def build_app(settings: Settings) -> faust.App:
             await send_lines(app, STAGE, topics.judge_sampling, [orjson.dumps(r) for r in rows])
 
     return app
+
+
+async def judge_record(stage: JudgeStage, value: bytes | None) -> list[dict[str, Any]]:
+    """The score rows of one enriched-traces record (raises on a record it cannot judge)."""
+    return await stage.judge_records([doc for _, doc in decode_enriched_batch(value)])
+
+
+async def judge_feedback(stage: JudgeStage, value: bytes | None) -> list[dict[str, Any]]:
+    """The score rows for a trace that got negative feedback, or none."""
+    try:
+        fb = decode_feedback(value)
+    except PayloadError:
+        return []  # the sink dead-letters unreadable feedback
+    negative = fb.kind in ("thumbs", "score") and fb.value < 0.5
+    return await stage.judge_on_feedback(fb.trace_id) if negative else []
 
 
 def run(settings: Settings) -> None:

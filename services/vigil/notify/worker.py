@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from kafka.structs import OffsetAndMetadata
 
 from vigil.analyze.model import AlertEvent
 from vigil.kafka import topics as t
+from vigil.kafka.poison import Poison, process
 from vigil.logs import get_logger
 from vigil.metrics import DEAD_LETTERS
 from vigil.notify.config import NotifyConfig, load_notify_config
@@ -74,10 +76,11 @@ async def _handle(deliverer: Deliverer, consumer: KafkaConsumer, producer: Kafka
     alerts: list[AlertEvent] = []
     lines = [line for line in (record.value or b"").split(b"\n") if line.strip()]
     for n, line in enumerate(lines, 1):
-        try:
-            alerts.append(decode_alert(line))
-        except ValueError as exc:
-            dead.append((line, f"line {n}: {exc}", ""))
+        decoded = process(partial(decode_alert, line), STAGE, permanent=(ValueError,))
+        if isinstance(decoded, Poison):
+            dead.append((line, f"line {n}: {decoded.reason}", ""))
+        else:
+            alerts.append(decoded)
     if not lines:
         dead.append((record.value or b"", "empty record: no alert", ""))
     task = asyncio.ensure_future(asyncio.gather(*(deliverer.deliver(a) for a in alerts)))

@@ -30,8 +30,9 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.structs import OffsetAndMetadata
 
-from vigil.events.wire import PayloadError, decode_enriched_batch, decode_feedback
+from vigil.events.wire import decode_enriched_batch, decode_feedback
 from vigil.kafka import topics as t
+from vigil.kafka.poison import Poison, process
 from vigil.logs import get_logger
 from vigil.metrics import (
     DEAD_LETTERS,
@@ -173,18 +174,20 @@ class TraceSink:
             batch.started = time.monotonic()
         batch.first_offsets.setdefault(tp, message.offset)
         batch.next_offsets[tp] = message.offset + 1
-        try:
-            if tp.topic == self._topics.feedback:
-                lines = [feedback_line(decode_feedback(message.value), tp.partition,
-                                       message.offset)]
-                spec = FEEDBACK
-            else:
-                spec = self._specs[tp.topic]
-                lines = [table_line(spec, line, r)
-                         for line, r in decode_enriched_batch(message.value)]
-            batch.lines.setdefault(spec.name, []).extend(lines)
-        except PayloadError as exc:
-            self._dead_letter(tp, message, str(exc))
+        outcome = process(lambda: self._lines(tp, message), STAGE)
+        if isinstance(outcome, Poison):
+            self._dead_letter(tp, message, outcome.reason)
+            return
+        spec, lines = outcome
+        batch.lines.setdefault(spec.name, []).extend(lines)
+
+    def _lines(self, tp: TopicPartition, message: Any) -> tuple[TableSpec, list[Line]]:
+        """The rows of one record (pure; raises on a record that cannot be stored)."""
+        if tp.topic == self._topics.feedback:
+            return FEEDBACK, [feedback_line(decode_feedback(message.value), tp.partition,
+                                            message.offset)]
+        spec = self._specs[tp.topic]
+        return spec, [table_line(spec, line, r) for line, r in decode_enriched_batch(message.value)]
 
     def _dead_letter(self, tp: TopicPartition, message: Any, reason: str) -> None:
         log.warning("dead-lettered", stage=STAGE, topic=tp.topic, partition=tp.partition,

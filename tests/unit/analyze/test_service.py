@@ -52,3 +52,14 @@ def test_drift_compares_the_current_hour_with_the_chosen_reference(
     reader.sample = sample  # type: ignore[method-assign]
     Analyzer(settings, reader).cycle(NOW)  # type: ignore[arg-type]
     assert reader.samples == [(NOW - timedelta(minutes=60), NOW), reference]
+
+
+def test_a_drift_report_evidently_cannot_build_is_skipped_not_fatal() -> None:
+    from vigil.analyze.model import SliceKey
+    from vigil.analyze.service import _evidently_or_none
+    from vigil.metrics import ANALYZER_FAILURES
+
+    before = ANALYZER_FAILURES.labels("drift_report")._value.get()
+    key = SliceKey("p", "app", "model", "v1", "prod")
+    assert _evidently_or_none(key, [{"input_tokens": 1}], [{"input_tokens": 2}]) is None
+    assert ANALYZER_FAILURES.labels("drift_report")._value.get() == before + 1
