@@ -170,6 +170,23 @@ class Settings(BaseSettings):
         None, description="CA bundle the CLI and the analyzer trust for an https:// "
         "VIGIL_API_URL (e.g. a private CA); unset: the system's.")
 
+    # vigil up
+    embedded_broker_listen: str = Field(
+        EMBEDDED_BROKER, description="Where `vigil up` starts the embedded broker host:port "
+        "when KAFKA_BOOTSTRAP_SERVERS is unset.")
+    dashboard_listen: str = Field("127.0.0.1:8501", description="Where `vigil up` serves the "
+                                  "Streamlit dashboard host:port; empty: no dashboard.")
+    up_restart_delay_s: float = Field(1.0, gt=0, description="`vigil up` restarts a crashed "
+                                      "service after this long, doubling with every crash "
+                                      "inside VIGIL_UP_CRASH_WINDOW_S.")
+    up_restart_max_delay_s: float = Field(30.0, gt=0, description="Longest wait before a "
+                                          "restart.")
+    up_max_crashes: int = Field(5, ge=1, description="Crashes of one service inside "
+                                "VIGIL_UP_CRASH_WINDOW_S after which `vigil up` stops restarting "
+                                "it, stores what the broker holds and stops.")
+    up_crash_window_s: float = Field(60.0, gt=0, description="Window of VIGIL_UP_MAX_CRASHES, "
+                                     "in seconds.")
+
     # Observability
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR.")
     log_format: str = Field("json", description="json or console.")

@@ -1,10 +1,18 @@
-"""`vigil up`: the whole system on embedded defaults, as child processes.
+"""`vigil up`: the whole system on embedded defaults, as supervised child processes.
 
 Start order: broker (unless KAFKA_BOOTSTRAP_SERVERS is set) -> topics -> sink
 (owns the embedded store and serves the read API) -> enrich -> judge ->
-ingest -> demo. Stop order on Ctrl-C: demo -> ingest (drains its calls) ->
-wait until enrich, judge and sink have committed everything -> enrich, judge,
-sink -> broker. A second Ctrl-C stops at once.
+ingest -> demo. Every port is a setting, checked free before anything starts.
+
+A child that exits is restarted with backoff (vigil.restarts) while the
+broker and the other children keep running. After VIGIL_UP_MAX_CRASHES of one
+child inside VIGIL_UP_CRASH_WINDOW_S, `vigil up` gives up and stops as on
+Ctrl-C. If the embedded broker dies, what it held in memory is gone: `vigil up`
+says so and stops at once.
+
+Stop order on Ctrl-C: demo -> ingest (drains its calls) -> wait until enrich,
+judge and sink have committed everything -> enrich, judge, sink -> broker. A
+second Ctrl-C stops at once.
 """
 
 from __future__ import annotations
@@ -12,8 +20,8 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,87 +29,51 @@ from pathlib import Path
 import httpx
 from kafka.errors import KafkaError
 
-from vigil.kafka.broker import port_is_open, start_broker, wait_for_port
+from vigil.kafka.broker import start_broker, wait_for_port
 from vigil.kafka.lag import group_lag
 from vigil.kafka.topics import Topics, ensure_topics
+from vigil.logs import configure_logging
+from vigil.restarts import RestartPolicy
 from vigil.settings import DEMO_API_KEY, Settings, redact_url
+from vigil.supervisor import Stack, Supervisor, exit_status, log, say
 
 EMBEDDED_TIMEOUTS = {"VIGIL_KAFKA_SESSION_TIMEOUT_MS": "2000",
                      "VIGIL_KAFKA_HEARTBEAT_INTERVAL_MS": "500"}
 DRAIN_TIMEOUT_S = 120
-
-
-def say(message: str) -> None:
-    print(f"vigil up | {message}", flush=True)
-
-
-class Stack:
-    def __init__(self, settings: Settings, logs: Path) -> None:
-        self.settings = settings
-        self.logs = logs
-        self.env = dict(os.environ)
-        self.env.setdefault("VIGIL_INTERNAL_TOKEN", secrets.token_urlsafe(24))
-        self.children: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, name: str, *args: str, module: str = "vigil") -> subprocess.Popen[bytes]:
-        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
-        proc = subprocess.Popen([sys.executable, "-m", module, *args], env=self.env,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.children[name] = proc
-        return proc
-
-    def stop(self, name: str, timeout: float = 30) -> None:
-        proc = self.children.pop(name, None)
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            say(f"{name} did not stop in {timeout:.0f} s; killing it")
-            proc.kill()
-            proc.wait()
-
-    def dead(self) -> list[str]:
-        return [n for n, p in self.children.items() if p.poll() is not None]
+BROKER = "broker"  # the reason `_watch` returns when the embedded broker died
+DASHBOARD = Path(__file__).resolve().parents[2] / "dashboards" / "Home.py"
 
 
 def run_all(settings: Settings, demo_rate: float) -> int:
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    stack = Stack(settings, logs)
+    embedded = "KAFKA_BOOTSTRAP_SERVERS" not in os.environ
+    _check_ports(_ports(settings, embedded))
+    settings, env = _child_env(settings, embedded)
+    with open(logs / "up.log", "a", encoding="utf-8") as up_log:
+        configure_logging(settings.log_level, settings.log_format, "up", stream=up_log)
+        return _run(settings, Stack(logs, env), demo_rate, embedded)
+
+
+def _run(settings: Settings, stack: Stack, demo_rate: float, embedded: bool) -> int:
     broker = None
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: _second_interrupt() if stop.is_set() else stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
-            broker = _start_embedded_broker(stack)
-        settings = Settings(**{"kafka_bootstrap_servers": stack.env["KAFKA_BOOTSTRAP_SERVERS"]}
-                            ) if broker else settings
-        ensure_topics(settings)
-        stack.start("sink", "sink")
-        _wait_api(settings, stack)
-        stack.start("enrich", "enrich")
-        stack.start("judge", "judge")
-        stack.start("analyze", "analyze")
-        if settings.notify_config_file is not None:
-            stack.start("notify", "notify")
-        stack.start("ingest", "ingest")
-        host, _, port = settings.ingest_listen.rpartition(":")
-        wait_for_port(host, int(port), timeout_s=60, proc=stack.children["ingest"])
-        if demo_rate > 0:
-            stack.start("demo", "demo", "--rate", str(demo_rate))
-        dashboard = Path(__file__).resolve().parents[2] / "dashboards" / "Home.py"
-        if dashboard.exists():
-            stack.env.setdefault("VIGIL_API_KEY", DEMO_API_KEY)
-            stack.start("dashboard", "run", str(dashboard), "--server.headless", "true",
-                        "--server.port", "8501", "--browser.gatherUsageStats", "false",
-                        module="streamlit")
-        _banner(settings, logs, demo_rate)
-        _watch(settings, stack, stop)
-        _shutdown(settings, stack)
-        return 0
+        if embedded:
+            broker = _start_embedded_broker(settings, stack)
+        _start_children(settings, stack, demo_rate)
+        _banner(settings, stack.logs, demo_rate)
+        supervisor = Supervisor(stack, _policy(settings))
+        reason = _watch(settings, supervisor, broker, stop)
+        if reason == BROKER:
+            _broker_lost(settings, broker)
+            return 1
+        if reason:
+            say(f"gave up on {reason}: storing what the broker holds, then stopping")
+        _shutdown(settings, supervisor, broker)
+        return 1 if reason else 0
     finally:
         for name in list(stack.children):
             stack.stop(name, timeout=10)
@@ -111,22 +83,104 @@ def run_all(settings: Settings, demo_rate: float) -> int:
             say("broker stopped")
 
 
+def _policy(settings: Settings) -> RestartPolicy:
+    return RestartPolicy(delay_s=settings.up_restart_delay_s,
+                         max_delay_s=settings.up_restart_max_delay_s,
+                         max_crashes=settings.up_max_crashes, window_s=settings.up_crash_window_s)
+
+
 def _second_interrupt() -> None:
     say("second Ctrl-C: stopping at once (events not yet stored may be lost)")
     raise KeyboardInterrupt
 
 
-def _start_embedded_broker(stack: Stack) -> subprocess.Popen[bytes]:
-    host, port = "127.0.0.1", 19092
-    if port_is_open(host, port):
-        raise SystemExit(f"something already listens on {host}:{port} (another 'vigil up'?). "
-                         "Stop it, or set KAFKA_BOOTSTRAP_SERVERS to use a running Kafka.")
+def _split(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host or "0.0.0.0", int(port)  # ":port": every interface
+
+
+def _ports(settings: Settings, embedded: bool) -> list[tuple[str, str]]:
+    """(setting, host:port) of every port `vigil up` listens on."""
+    wanted = [("VIGIL_INGEST_LISTEN", settings.ingest_listen),
+              ("VIGIL_API_LISTEN", settings.api_listen)]
+    if settings.otlp_http_listen:
+        wanted.append(("VIGIL_OTLP_HTTP_LISTEN", settings.otlp_http_listen))
+    if embedded:
+        wanted.append(("VIGIL_EMBEDDED_BROKER_LISTEN", settings.embedded_broker_listen))
+    if settings.dashboard_listen and DASHBOARD.exists():
+        wanted.append(("VIGIL_DASHBOARD_LISTEN", settings.dashboard_listen))
+    return wanted
+
+
+def _check_ports(wanted: list[tuple[str, str]]) -> None:
+    seen: dict[int, str] = {}
+    for var, address in wanted:
+        host, port = _split(address)
+        if port in seen:
+            raise SystemExit(f"{var} and {seen[port]} both use port {port}: give each its own.")
+        seen[port] = var
+        if not _port_free(host, port):
+            raise SystemExit(f"{address} ({var}) is already in use (another 'vigil up'?). "
+                             f"Stop what holds it, or set {var} to a free host:port.")
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _child_env(settings: Settings, embedded: bool) -> tuple[Settings, dict[str, str]]:
+    """The environment of every child, and the settings that go with it: the embedded
+    broker's address, and the read API's URL from VIGIL_API_LISTEN unless set."""
+    env = dict(os.environ)
+    env.setdefault("VIGIL_INTERNAL_TOKEN", secrets.token_urlsafe(24))
+    env.setdefault("VIGIL_API_KEY", DEMO_API_KEY)  # the dashboard's
+    update: dict[str, str] = {}
+    if embedded:
+        update["kafka_bootstrap_servers"] = env["KAFKA_BOOTSTRAP_SERVERS"] = \
+            settings.embedded_broker_listen
+        for name, value in EMBEDDED_TIMEOUTS.items():
+            env.setdefault(name, value)
+    if "VIGIL_API_URL" not in env:
+        host, port = _split(settings.api_listen)
+        host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        scheme = "https" if settings.tls else "http"
+        update["api_url"] = env["VIGIL_API_URL"] = f"{scheme}://{host}:{port}"
+    return settings.model_copy(update=update), env
+
+
+def _start_embedded_broker(settings: Settings, stack: Stack) -> subprocess.Popen[bytes]:
+    host, port = _split(settings.embedded_broker_listen)
     say(f"starting the embedded broker on {host}:{port} (in memory)")
     proc = start_broker(host, port, stack.logs / "broker.log")
-    stack.env["KAFKA_BOOTSTRAP_SERVERS"] = f"{host}:{port}"
-    for name, value in EMBEDDED_TIMEOUTS.items():
-        stack.env.setdefault(name, value)
+    log.info("broker_started", pid=proc.pid, listen=settings.embedded_broker_listen)
     return proc
+
+
+def _start_children(settings: Settings, stack: Stack, demo_rate: float) -> None:
+    ensure_topics(settings)
+    stack.start("sink", "sink")
+    _wait_api(settings, stack)
+    stack.start("enrich", "enrich")
+    stack.start("judge", "judge")
+    stack.start("analyze", "analyze")
+    if settings.notify_config_file is not None:
+        stack.start("notify", "notify")
+    stack.start("ingest", "ingest")
+    host, port = _split(settings.ingest_listen)
+    wait_for_port(host, port, timeout_s=60, proc=stack.children["ingest"])
+    if demo_rate > 0:
+        stack.start("demo", "demo", "--rate", str(demo_rate))
+    if settings.dashboard_listen and DASHBOARD.exists():
+        host, port = _split(settings.dashboard_listen)
+        stack.start("dashboard", "run", str(DASHBOARD), "--server.headless", "true",
+                    "--server.address", host, "--server.port", str(port),
+                    "--browser.gatherUsageStats", "false", module="streamlit")
 
 
 def _wait_api(settings: Settings, stack: Stack) -> None:
@@ -135,7 +189,8 @@ def _wait_api(settings: Settings, stack: Stack) -> None:
         if stack.dead():
             raise SystemExit(f"{stack.dead()} exited at start-up; see {stack.logs}")
         try:
-            if httpx.get(f"{settings.api_url}/health", timeout=2).status_code == 200:
+            if httpx.get(f"{settings.api_url}/health", timeout=2,
+                         verify=settings.api_verify).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -145,68 +200,121 @@ def _wait_api(settings: Settings, stack: Stack) -> None:
 
 def _banner(settings: Settings, logs: Path, demo_rate: float) -> None:
     say(f"ingest (gRPC)   {settings.ingest_listen}   API key: {DEMO_API_KEY} (project 'demo')")
-    say("dashboard       http://127.0.0.1:8501")
+    if settings.dashboard_listen and DASHBOARD.exists():
+        say(f"dashboard       http://{settings.dashboard_listen}")
     say(f"read API        {settings.api_url}   (try: {settings.api_url}/docs)")
     store = redact_url(settings.clickhouse_url) if settings.clickhouse_url else None
     say(f"store           {store or (settings.data_dir / 'clickhouse')}")
-    say(f"logs            {logs}/")
+    say(f"logs            {logs}/   (this supervisor's: {logs}/up.log)")
     if demo_rate:
         say(f"demo traffic    {demo_rate:g} events/s")
+    n = settings.up_max_crashes
+    say(f"a service that exits is restarted; {n} crash{'es' if n > 1 else ''} of one in "
+        f"{settings.up_crash_window_s:g} s stop everything")
     say("in another terminal: .venv/bin/vigil stats      Ctrl-C stops everything cleanly")
 
 
-def _watch(settings: Settings, stack: Stack, stop: threading.Event) -> None:
+def _watch(settings: Settings, supervisor: Supervisor, broker: subprocess.Popen[bytes] | None,
+           stop: threading.Event) -> str | None:
+    """Supervise until Ctrl-C (None), the broker's death (BROKER) or a child given up on
+    (its name)."""
     next_report = time.monotonic() + 10
     while not stop.wait(0.5):
-        if dead := stack.dead():
-            say(f"{', '.join(dead)} exited unexpectedly; see {stack.logs}; stopping")
-            return
+        if broker is not None and broker.poll() is not None:
+            return BROKER
+        if given_up := supervisor.tick(time.monotonic()):
+            return ", ".join(given_up)
         if time.monotonic() >= next_report:
             next_report = time.monotonic() + 30
             _report(settings)
+    return None
+
+
+def _broker_lost(settings: Settings, broker: subprocess.Popen[bytes] | None) -> None:
+    code = broker.returncode if broker is not None else None
+    say(f"the embedded broker exited with code {exit_status(code)}. It held in memory every "
+        "acknowledged event not yet stored: those events may be lost, and how many cannot be "
+        "confirmed (their offsets went with it). Stopping everything.")
+    log.error("broker_exited", exit_code=code, unconfirmed_events="unknown")
+    _report(settings)
 
 
 def _report(settings: Settings) -> None:
     try:
-        s = httpx.get(f"{settings.api_url}/v1/stats", timeout=5,
-                      headers={"authorization": f"Bearer {DEMO_API_KEY}"}).json()
+        response = httpx.get(f"{settings.api_url}/v1/stats", timeout=5,
+                             verify=settings.api_verify,
+                             headers={"authorization": f"Bearer {DEMO_API_KEY}"})
+        s = response.raise_for_status().json()
         say(f"stored {s['traces']} traces, {s['feedback']} feedback, cost ${s['cost_usd']:.2f}")
     except (httpx.HTTPError, KeyError, ValueError) as exc:
         say(f"stats unavailable: {exc}")
 
 
-def _pending(settings: Settings, topics: Topics) -> int:
+def _stage_topics(topics: Topics) -> dict[str, list[str]]:
+    """The topics each draining stage consumes."""
+    return {"enrich": [topics.traces_raw, topics.traces_app],
+            "judge": [topics.traces_enriched],
+            "sink": [topics.traces_enriched, topics.feedback, topics.judge_scores,
+                     topics.judge_sampling, topics.spans]}
+
+
+def _pending(settings: Settings, topics: Topics, stages: list[str]) -> int:
     """Records the stages have not committed yet, over every topic they consume."""
-    servers = settings.kafka_bootstrap_servers
-    return (group_lag(servers, settings.group("enrich"), [topics.traces_raw, topics.traces_app])
-            + group_lag(servers, settings.group("judge"), [topics.traces_enriched])
-            + group_lag(servers, settings.group("sink"),
-                        [topics.traces_enriched, topics.feedback, topics.judge_scores,
-                         topics.judge_sampling, topics.spans]))
+    return sum(group_lag(settings.kafka_bootstrap_servers, settings.group(stage), consumed)
+               for stage, consumed in _stage_topics(topics).items() if stage in stages)
 
 
-def _shutdown(settings: Settings, stack: Stack) -> None:
+def _shutdown(settings: Settings, supervisor: Supervisor,
+              broker: subprocess.Popen[bytes] | None) -> None:
+    stack = supervisor.stack
     say("stopping: demo, then ingest")
     stack.stop("dashboard")
     stack.stop("demo")
     stack.stop("ingest")
     topics = Topics.from_settings(settings)
     say("waiting until every accepted event is stored")
+    _drain(settings, supervisor, broker, topics)
+    _report(settings)
+    _report_stranded(settings, topics, sorted(stack.given_up & set(_stage_topics(topics))),
+                     in_memory=broker is not None)
+    for name in ("analyze", "notify", "enrich", "judge", "sink"):
+        stack.stop(name)
+
+
+def _drain(settings: Settings, supervisor: Supervisor, broker: subprocess.Popen[bytes] | None,
+           topics: Topics) -> None:
+    """Wait until the stages still supervised have committed everything; crashed ones are
+    still restarted meanwhile."""
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    while time.monotonic() < deadline and not stack.dead():
+    while time.monotonic() < deadline:
+        if broker is not None and broker.poll() is not None:
+            _broker_lost(settings, broker)
+            return
+        supervisor.tick(time.monotonic())
+        live = [s for s in _stage_topics(topics) if s not in supervisor.stack.given_up]
         try:
-            lag = _pending(settings, topics)
+            lag = _pending(settings, topics, live)
         except KafkaError as exc:
             say(f"cannot reach the broker to confirm the drain ({exc}); stopping anyway")
-            break
+            return
         if lag == 0:
-            break
+            log.info("drained", stages=live)
+            return
         time.sleep(0.5)
-    else:
-        say("could not confirm that everything was stored before the deadline")
-    _report(settings)
-    stack.stop("analyze")
-    stack.stop("notify")
-    stack.stop("enrich")
-    stack.stop("judge")
-    stack.stop("sink")
+    say("could not confirm that everything was stored before the deadline")
+    log.error("drain_timeout", timeout_s=DRAIN_TIMEOUT_S)
+
+
+def _report_stranded(settings: Settings, topics: Topics, stages: list[str],
+                     in_memory: bool) -> None:
+    """What the stages given up on left unconsumed: it stays in the broker."""
+    for stage in stages:
+        try:
+            lag = _pending(settings, topics, [stage])
+        except KafkaError as exc:
+            say(f"cannot count what {stage} left unconsumed ({exc})")
+            continue
+        lost = " and are lost when it stops" if in_memory else ""
+        say(f"{lag} records {stage} did not consume (up to {settings.record_max_events} "
+            f"events each) stay in the broker{lost}")
+        log.error("stage_not_drained", stage=stage, records=lag)
