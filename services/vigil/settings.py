@@ -8,7 +8,7 @@ Stage code never reads the environment: it receives this object.
 from __future__ import annotations
 
 import ssl
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,6 +17,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMBEDDED_BROKER = "127.0.0.1:19092"
 DEMO_API_KEY = "vigil-demo-key"
+EARLIEST_TIMESTAMP = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_CALL_DURATION_S = 86_400.0
+MAX_JSON_DEPTH = 64
 
 
 class Settings(BaseSettings):
@@ -75,7 +78,19 @@ class Settings(BaseSettings):
         "0: no limit.")
     rate_limit_api_burst: float = Field(0, ge=0, description="Most read API requests a key "
                                         "may make at once; 0: one second's worth.")
-    max_future_skew_s: float = Field(3600, description="How far in the future a timestamp may be.")
+    max_future_skew_s: float = Field(
+        3600, ge=0, description="How far ahead of the server's clock any timestamp may be "
+        "(a call's start and end, a feedback's time, an OTLP span's).")
+    earliest_timestamp: datetime = Field(
+        EARLIEST_TIMESTAMP, description="The earliest timestamp ingest accepts in any field "
+        "(a call's start must also be within VIGIL_RETENTION_DAYS).")
+    max_call_duration_s: float = Field(
+        MAX_CALL_DURATION_S, gt=0, description="Longest call (end_time - start_time) or "
+        "OTLP span ingest accepts; a longer one is INVALID_ARGUMENT naming end_time.")
+    max_json_depth: int = Field(
+        MAX_JSON_DEPTH, ge=2, le=128, description="Deepest nesting of arrays and objects in JSON "
+        "ingest parses: an OTLP/JSON body (deeper: HTTP 400) or a span's JSON attribute such "
+        "as gen_ai.input.messages (deeper: that span is rejected).")
     ack_timeout_s: float = Field(5.0, description="Longest wait for Kafka to confirm a write; "
                                  "past it the sender gets UNAVAILABLE.")
     record_max_events: int = Field(500, description="Most events in one Kafka record.")
@@ -198,6 +213,11 @@ class Settings(BaseSettings):
         if value not in ("json", "console"):
             raise ValueError("must be 'json' or 'console'")
         return value
+
+    @field_validator("earliest_timestamp")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
 
     @field_validator("drift_reference_period")
     @classmethod

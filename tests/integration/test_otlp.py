@@ -4,6 +4,8 @@ running Vigil end up as trace rows with model, tokens, cost, prompt and completi
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -11,6 +13,12 @@ import pytest
 from genai_prices import Usage, calc_price
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
@@ -119,3 +127,47 @@ def test_otlp_http_partial_success_auth_and_bad_bodies(stack: Stack) -> None:
                       "application/json"}, timeout=30).status_code == 400
     assert httpx.post(url, content=b"x", headers={**auth, "content-type": "text/plain"},
                       timeout=30).status_code == 415
+
+
+def _llm_span(span_id: str, trace_id: str, **attributes: str) -> Span:
+    now = time.time_ns()
+    return Span(trace_id=bytes.fromhex(trace_id), span_id=bytes.fromhex(span_id), name="chat",
+                start_time_unix_nano=now - 10**9, end_time_unix_nano=now, attributes=[
+                    KeyValue(key=k, value=AnyValue(string_value=v)) for k, v in
+                    {"gen_ai.request.model": "gpt-4o-mini", "gen_ai.provider.name": "openai",
+                     **attributes}.items()])
+
+
+def test_a_span_with_deep_json_is_rejected_and_its_neighbour_stored(stack: Stack) -> None:
+    trace_id = uuid.uuid4().hex
+    deep = "[" * 100_000 + "]" * 100_000
+    request = ExportTraceServiceRequest(resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(
+        spans=[_llm_span("00000000000000d1", trace_id, **{"gen_ai.input.messages": deep}),
+               _llm_span("00000000000000d2", trace_id)])])])
+    response = httpx.post(f"http://127.0.0.1:{stack.otlp_http_port}/v1/traces",
+                          content=request.SerializeToString(), timeout=30, headers={
+                              "authorization": f"Bearer {KEY_A}",
+                              "content-type": "application/x-protobuf"})
+    assert response.status_code == 200, response.text
+    partial = ExportTraceServiceResponse.FromString(response.content).partial_success
+    assert partial.rejected_spans == 1
+    assert partial.error_message.startswith("span 00000000000000d1: gen_ai.input.messages ")
+    calls = wait_until(lambda: stack.get(f"/v1/traces/{trace_id}")["calls"], 90,
+                       "the good span of the request")
+    assert [c["span_id"] for c in calls] == ["00000000000000d2"]
+
+
+@pytest.mark.parametrize(("headers", "body", "says"), [
+    ({"content-encoding": "gzip", "content-type": "application/x-protobuf"},
+     b"\x0a\x00 not gzip", "Content-Encoding (gzip)"),
+    ({"content-encoding": "deflate", "content-type": "application/x-protobuf"},
+     b"not deflate", "Content-Encoding (deflate)"),
+    ({"content-type": "application/json"},
+     b'{"resourceSpans": ' + b"[" * 900 + b"]" * 900 + b"}", "deeper than the limit"),
+], ids=["lying-gzip", "lying-deflate", "json-900-deep"])
+def test_bodies_that_cannot_be_decoded_are_400(stack: Stack, headers: dict[str, str],
+                                               body: bytes, says: str) -> None:
+    response = httpx.post(f"http://127.0.0.1:{stack.otlp_http_port}/v1/traces", content=body,
+                          headers={"authorization": f"Bearer {KEY_A}", **headers}, timeout=30)
+    assert response.status_code == 400, response.text
+    assert says in response.json()["message"]

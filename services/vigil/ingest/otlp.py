@@ -7,21 +7,33 @@ indexed `gen_ai.prompt.N.*` attributes, or as span events), and the
 OpenInference attributes (`llm.*`, `input.value`). A span is an LLM call when
 it names a model, a GenAI system or operation, or is an OpenInference LLM
 span; other spans are not LLM calls and are counted as skipped. The event id
-is `<trace id>-<span id>`, so an exporter's retry is stored once.
+is `<trace id>-<span id>`, so an exporter's retry is stored once. A span whose
+ids are not OTLP's, whose JSON nests too deeply, or (kept non-LLM spans) whose
+times are out of range is rejected with its reason; the rest of the request is
+mapped still.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
+from vigil.events.validate import (
+    Limits,
+    Violation,
+    json_too_deep,
+    validate_span_ids,
+    validate_span_times,
+)
+from vigil.settings import MAX_JSON_DEPTH
 from vigil.v1 import events_pb2 as pb
 
 _LLM_OPERATIONS = {"chat", "text_completion", "generate_content", "completion", "embeddings"}
@@ -34,6 +46,15 @@ class SpanMapping:
     events: list[pb.TraceEvent] = field(default_factory=list)
     other_spans: list[dict[str, Any]] = field(default_factory=list)  # `spans` rows, no project
     skipped_non_llm: int = 0
+    rejected: list[str] = field(default_factory=list)  # "span <id>: <field> <reason>"
+
+
+class InvalidSpan(Exception):
+    """A span the mapping refuses (its Violation says which attribute and why)."""
+
+    def __init__(self, violation: Violation) -> None:
+        super().__init__(str(violation))
+        self.violation = violation
 
 
 def value_of(v: AnyValue) -> Any:
@@ -49,22 +70,41 @@ def attributes(kvs: Iterable[KeyValue]) -> dict[str, Any]:
     return {kv.key: value_of(kv.value) for kv in kvs}
 
 
-def map_request(request: ExportTraceServiceRequest, keep_other_spans: bool = False
-                ) -> SpanMapping:
-    """LLM spans as trace events; the other spans as `spans` rows when kept."""
+def map_request(request: ExportTraceServiceRequest, limits: Limits, now: datetime,
+                keep_other_spans: bool = False) -> SpanMapping:
+    """LLM spans as trace events; the other spans as `spans` rows when kept; the spans
+    refused, each with its reason."""
     out = SpanMapping()
     for resource_spans in request.resource_spans:
         resource = attributes(resource_spans.resource.attributes)
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                event = map_span(span, resource)
-                if event is not None:
-                    out.events.append(event)
-                elif keep_other_spans:
-                    out.other_spans.append(span_row(span, resource))
-                else:
-                    out.skipped_non_llm += 1
+                if problem := _map_into(out, span, resource, limits, now, keep_other_spans):
+                    out.rejected.append(
+                        f"span {span.span_id.hex()}: {problem.field} {problem.reason}")
     return out
+
+
+def _map_into(out: SpanMapping, span: Span, resource: dict[str, Any], limits: Limits,
+              now: datetime, keep_other_spans: bool) -> Violation | None:
+    """Map one span into `out`; the reason when it is refused instead."""
+    if problem := validate_span_ids(span):
+        return problem
+    try:
+        event = map_span(span, resource, limits.max_json_depth)
+        if event is not None:
+            out.events.append(event)  # its times are checked with the event's other fields
+        elif not keep_other_spans:
+            out.skipped_non_llm += 1
+        elif problem := validate_span_times(span, limits, now):
+            return problem
+        else:
+            out.other_spans.append(span_row(span, resource))
+    except InvalidSpan as exc:
+        return exc.violation
+    except Exception as exc:  # one unreadable span must not fail the spans beside it
+        return Violation("span", f"could not be read ({type(exc).__name__}: {exc})")
+    return None
 
 
 def span_row(span: Span, resource: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +116,7 @@ def span_row(span: Span, resource: dict[str, Any]) -> dict[str, Any]:
     return {
         "start_time": start, "span_uid": f"{trace_id}-{span_id}", "trace_id": trace_id,
         "span_id": span_id, "parent_span_id": span.parent_span_id.hex(), "name": span.name[:512],
-        "kind": Span.SpanKind.Name(span.kind).removeprefix("SPAN_KIND_").lower(),
+        "kind": _kind(span.kind),
         "app": str(resource.get("service.name") or "unknown_service"),
         "environment": str(resource.get("deployment.environment.name")
                            or resource.get("deployment.environment") or ""),
@@ -86,6 +126,12 @@ def span_row(span: Span, resource: dict[str, Any]) -> dict[str, Any]:
         "attributes": dict(list((k, _text(v)[:2048])
                                 for k, v in attributes(span.attributes).items())[:64]),
     }
+
+
+def _kind(kind: int) -> str:
+    """Enums are open: a kind this version does not know is stored as unspecified."""
+    name = Span.SpanKind.Name(kind) if kind in Span.SpanKind.values() else "UNSPECIFIED"
+    return name.removeprefix("SPAN_KIND_").lower()
 
 
 def _iso(unix_nano: int) -> str:
@@ -102,7 +148,9 @@ def is_llm_span(a: dict[str, Any]) -> bool:
     )
 
 
-def map_span(span: Span, resource: dict[str, Any]) -> pb.TraceEvent | None:
+def map_span(span: Span, resource: dict[str, Any], max_json_depth: int = MAX_JSON_DEPTH
+             ) -> pb.TraceEvent | None:
+    """The trace event of an LLM span, None for other spans; raises InvalidSpan."""
     a = attributes(span.attributes)
     if not is_llm_span(a):
         return None
@@ -124,7 +172,7 @@ def map_span(span: Span, resource: dict[str, Any]) -> pb.TraceEvent | None:
     event.end_time.FromNanoseconds(span.end_time_unix_nano)
     _tokens(event, a)
     _params(event, a)
-    prompt, completion, finish = _messages(a, span)
+    prompt, completion, finish = _messages(a, span, max_json_depth)
     event.prompt.extend(prompt)
     event.completion = completion
     event.finish_reason = finish or _finish_reason(a)
@@ -157,7 +205,7 @@ def _tokens(event: pb.TraceEvent, a: dict[str, Any]) -> None:
                                  "llm.token_count.prompt_details.cache_read")),
     ):
         value = _first(a, *names)
-        if isinstance(value, int | float) and value >= 0:
+        if isinstance(value, int | float) and 0 <= value < 2**64:  # not NaN, inf or negative
             setattr(event, target, int(value))
 
 
@@ -167,7 +215,8 @@ def _params(event: pb.TraceEvent, a: dict[str, Any]) -> None:
                          ("gen_ai.request.top_p", "top_p")):
         if isinstance(a.get(name), int | float):
             setattr(p, target, float(a[name]))
-    if isinstance(a.get("gen_ai.request.max_tokens"), int) and a["gen_ai.request.max_tokens"] >= 0:
+    if isinstance(a.get("gen_ai.request.max_tokens"), int) and \
+            0 <= a["gen_ai.request.max_tokens"] < 2**32:
         p.max_tokens = a["gen_ai.request.max_tokens"]
     if isinstance(a.get("gen_ai.request.seed"), int) and a["gen_ai.request.seed"] >= 0:
         p.seed = a["gen_ai.request.seed"]
@@ -184,14 +233,18 @@ def _finish_reason(a: dict[str, Any]) -> str:
     return str(reasons or "")
 
 
-def _messages(a: dict[str, Any], span: Span) -> tuple[list[pb.Message], str, str]:
+def _messages(a: dict[str, Any], span: Span, max_depth: int
+              ) -> tuple[list[pb.Message], str, str]:
     """(prompt, completion, finish reason) from the first convention that has them."""
-    for reader in (_semconv_json, _indexed("gen_ai.prompt", "gen_ai.completion", ""),
-                   _indexed("llm.input_messages", "llm.output_messages", ".message")):
+    readers: tuple[Callable[[dict[str, Any]], tuple[list[pb.Message], str, str]], ...] = (
+        partial(_semconv_json, max_depth=max_depth),
+        _indexed("gen_ai.prompt", "gen_ai.completion", ""),
+        _indexed("llm.input_messages", "llm.output_messages", ".message"))
+    for reader in readers:
         prompt, completion, finish = reader(a)
         if prompt or completion:
             return prompt, completion, finish
-    prompt, completion = _span_events(span)
+    prompt, completion = _span_events(span, max_depth)
     if prompt or completion:
         return prompt, completion, ""
     prompt = [pb.Message(role="user", content=_text(a["input.value"]))] \
@@ -199,17 +252,20 @@ def _messages(a: dict[str, Any], span: Span) -> tuple[list[pb.Message], str, str
     return prompt, _text(a.get("output.value") or ""), ""
 
 
-def _semconv_json(a: dict[str, Any]) -> tuple[list[pb.Message], str, str]:
+def _semconv_json(a: dict[str, Any], max_depth: int) -> tuple[list[pb.Message], str, str]:
+    def read(name: str) -> Any:
+        return _json(a.get(name), name, max_depth)
+
     prompt: list[pb.Message] = []
-    instructions = _json(a.get("gen_ai.system_instructions"))
+    instructions = read("gen_ai.system_instructions")
     if instructions:
         prompt.append(pb.Message(role="system", content=_parts_text(instructions)))
-    for message in _json(a.get("gen_ai.input.messages")) or []:
+    for message in read("gen_ai.input.messages") or []:
         if isinstance(message, dict):
             prompt.append(pb.Message(role=str(message.get("role") or "user"),
                                      content=_parts_text(message.get("parts", message))))
     completion, finish = "", ""
-    for message in _json(a.get("gen_ai.output.messages")) or []:
+    for message in read("gen_ai.output.messages") or []:
         if isinstance(message, dict):
             completion = _parts_text(message.get("parts", message))
             finish = str(message.get("finish_reason") or "")
@@ -217,13 +273,23 @@ def _semconv_json(a: dict[str, Any]) -> tuple[list[pb.Message], str, str]:
     return prompt, completion, finish
 
 
-def _json(value: Any) -> Any:
+def _json(value: Any, name: str, max_depth: int) -> Any:
+    """The attribute `name` parsed when it is JSON text (None when it is not JSON); raises
+    InvalidSpan when it nests deeper than `max_depth`."""
     if isinstance(value, str):
         try:
-            return json.loads(value)
+            value = json.loads(value)
+        except RecursionError:
+            raise _too_deep(name, max_depth) from None
         except ValueError:
             return None
+    if json_too_deep(value, max_depth):
+        raise _too_deep(name, max_depth)
     return value
+
+
+def _too_deep(name: str, max_depth: int) -> InvalidSpan:
+    return InvalidSpan(Violation(name, f"nests JSON deeper than {max_depth} levels"))
 
 
 def _parts_text(parts: Any) -> str:
@@ -253,7 +319,7 @@ def _indexed(prompt_prefix: str, completion_prefix: str, infix: str):  # type: i
     return read
 
 
-def _span_events(span: Span) -> tuple[list[pb.Message], str]:
+def _span_events(span: Span, max_depth: int) -> tuple[list[pb.Message], str]:
     prompt: list[pb.Message] = []
     completion = ""
     for ev in span.events:
@@ -262,7 +328,7 @@ def _span_events(span: Span) -> tuple[list[pb.Message], str]:
             prompt.append(pb.Message(role=_ROLE_EVENTS[ev.name],
                                      content=_text(ea.get("content") or "")))
         elif ev.name == "gen_ai.choice":
-            message = _json(ea.get("message"))
+            message = _json(ea.get("message"), "gen_ai.choice message", max_depth)
             completion = _parts_text(message) if message else _text(ea.get("content") or "")
         elif ev.name == "gen_ai.content.prompt" and ea.get("gen_ai.prompt"):
             prompt.append(pb.Message(role="user", content=_text(ea["gen_ai.prompt"])))

@@ -3,10 +3,14 @@ OTLP/HTTP `POST /v1/traces` (protobuf or JSON, optionally gzip), same API keys
 as ingest (`authorization: Bearer <key>`).
 
 LLM spans become trace events and go through the same validation and the same
-Kafka-confirmed publishing as Emit; invalid ones are reported in
-`partial_success` (rejected_spans + a reason), as the OTLP spec asks, and the
-rest are stored. Kafka not confirming -> UNAVAILABLE / HTTP 503, so the
-exporter retries (its retry is stored once: event id = trace id + span id).
+Kafka-confirmed publishing as Emit; invalid ones (and spans with ids not of
+OTLP's sizes, times out of range, JSON attributes nested too deeply) are
+reported in `partial_success` (rejected_spans + a reason), as the OTLP spec
+asks, and the rest are stored. A body that is not an OTLP request (bad
+protobuf, JSON nested deeper than the limit, a Content-Encoding it is not
+encoded in) -> 400: permanent, the exporter does not retry. Kafka not
+confirming -> UNAVAILABLE / HTTP 503, so the exporter retries (its retry is
+stored once: event id = trace id + span id).
 Limits: a body over `max_body_bytes` (also once decompressed: aiohttp inflates
 gzip bodies while reading and stops at the limit, so a small bomb cannot inflate
 in memory) -> 413; more spans
@@ -40,6 +44,7 @@ from vigil.ingest.publisher import IngestOverloaded, KafkaUnavailable, TracePubl
 from vigil.logs import get_logger
 from vigil.metrics import INGEST_EVENTS
 from vigil.ratelimit import RateLimiter
+from vigil.settings import MAX_JSON_DEPTH
 
 log = get_logger(__name__)
 OTLP_SERVICE_NAME = trace_service_pb2.DESCRIPTOR.services_by_name["TraceService"].full_name
@@ -51,17 +56,10 @@ async def export(request: ExportTraceServiceRequest, project: str, publisher: Tr
                  limits: Limits, keep_other_spans: bool = True) -> ExportTraceServiceResponse:
     """Map, validate and publish; raises KafkaUnavailable when Kafka did not confirm,
     IngestOverloaded when too many events wait for Kafka already."""
-    mapped = map_request(request, keep_other_spans)
     now = datetime.now(UTC)
-    accepted, reasons = [], []
-    earliest = (now - limits.max_age).isoformat()
-    latest = (now + limits.max_future_skew).isoformat()
-    spans = []
-    for row in mapped.other_spans:
-        if earliest <= row["start_time"] <= latest:
-            spans.append({**row, "project_id": project})
-        else:
-            reasons.append(f"span {row['span_id']}: start_time is outside the accepted range")
+    mapped = map_request(request, limits, now, keep_other_spans)
+    accepted, reasons = [], list(mapped.rejected)
+    spans = [{**row, "project_id": project} for row in mapped.other_spans]
     for event in mapped.events:
         violation = validate_trace(event, limits, now)
         if violation is None:
@@ -113,7 +111,8 @@ class OtlpTraceServicer(trace_service_pb2_grpc.TraceServiceServicer):
             raise  # unreachable: abort raises
 
 
-def decode_http_body(body: bytes, content_type: str) -> ExportTraceServiceRequest:
+def decode_http_body(body: bytes, content_type: str, max_json_depth: int = MAX_JSON_DEPTH
+                     ) -> ExportTraceServiceRequest:
     """An OTLP/HTTP body as a request; ValueError with the reason when it is not one."""
     request = ExportTraceServiceRequest()
     if content_type == _PROTOBUF:
@@ -124,20 +123,25 @@ def decode_http_body(body: bytes, content_type: str) -> ExportTraceServiceReques
         return request
     try:
         doc = orjson.loads(body)
-        json_format.ParseDict(_ids_to_base64(doc), request, ignore_unknown_fields=True)
-    except (orjson.JSONDecodeError, json_format.ParseError, ValueError, TypeError) as exc:
+        json_format.ParseDict(_ids_to_base64(doc, max_json_depth), request,
+                              ignore_unknown_fields=True)
+    except (orjson.JSONDecodeError, json_format.ParseError, ValueError, TypeError,
+            RecursionError) as exc:
         raise ValueError(f"not an OTLP/JSON ExportTraceServiceRequest: {exc}") from exc
     return request
 
 
-def _ids_to_base64(node: Any) -> Any:
-    """OTLP/JSON writes trace and span ids as hex; the protobuf JSON mapping wants base64."""
+def _ids_to_base64(node: Any, depth_left: int) -> Any:
+    """OTLP/JSON writes trace and span ids as hex; the protobuf JSON mapping wants base64.
+    Raises ValueError past `depth_left` levels of arrays and objects."""
+    if isinstance(node, dict | list) and depth_left <= 0:
+        raise ValueError("the JSON nests deeper than the limit (VIGIL_MAX_JSON_DEPTH)")
     if isinstance(node, dict):
         return {k: (base64.b64encode(bytes.fromhex(v)).decode()
                     if k in ("traceId", "spanId", "parentSpanId") and isinstance(v, str)
-                    else _ids_to_base64(v)) for k, v in node.items()}
+                    else _ids_to_base64(v, depth_left - 1)) for k, v in node.items()}
     if isinstance(node, list):
-        return [_ids_to_base64(v) for v in node]
+        return [_ids_to_base64(v, depth_left - 1) for v in node]
     return node
 
 
@@ -159,8 +163,13 @@ def http_app(keyring: KeyRing, limiter: RateLimiter, publisher: TracePublisher,
         except web.HTTPRequestEntityTooLarge:
             return _error(413, f"body is larger than {max_body_bytes} bytes (once "
                           "decompressed)")
+        except web.RequestPayloadError as exc:  # e.g. Content-Encoding: gzip on plain bytes
+            encoding = request.headers.get("content-encoding", "")
+            log.info("undecodable body", content_encoding=encoding, error=str(exc))
+            return _error(400, f"body is not encoded as its Content-Encoding "
+                          f"({encoding}) says")
         try:
-            export_request = decode_http_body(body, content_type)
+            export_request = decode_http_body(body, content_type, limits.max_json_depth)
         except ValueError as exc:
             return _error(400, str(exc))
         spans = span_count(export_request)

@@ -1,7 +1,8 @@
 """The gRPC IngestService: auth, validation, acknowledgement after Kafka confirmed.
 
 Errors: UNAUTHENTICATED (no, unknown or revoked key), INVALID_ARGUMENT (names the
-field; permanent, do not retry), RESOURCE_EXHAUSTED (the request is larger than
+field and the rule, or says why the request could not be decoded; permanent, do not
+retry), RESOURCE_EXHAUSTED (the request is larger than
 VIGIL_MAX_REQUEST_BYTES, the key is over its rate limit, or ingest holds
 VIGIL_INGEST_MAX_PENDING_EVENTS unconfirmed events already ("ingest is
 overloaded"): the message says the limit and when to retry, trailer
@@ -28,6 +29,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
 from vigil.auth import KeyRing
 from vigil.events.validate import Limits, Violation, validate_feedback, validate_trace
+from vigil.ingest.decoding import DecodeGuard
 from vigil.ingest.guard import abort_overloaded, admit, authenticate
 from vigil.ingest.otlp_receiver import OTLP_SERVICE_NAME, OtlpTraceServicer, http_app
 from vigil.ingest.publisher import IngestOverloaded, KafkaUnavailable, TracePublisher
@@ -112,7 +114,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
                              ) -> ingest_pb2.SubmitFeedbackResponse:
         project = await self._project(context, 1)
         feedback = request.feedback
-        if violation := validate_feedback(feedback):
+        if violation := validate_feedback(feedback, self._limits, datetime.now(UTC)):
             await _abort_invalid(context, "feedback", violation)
         if not feedback.feedback_id:
             feedback.feedback_id = str(uuid.uuid4())
@@ -197,7 +199,7 @@ async def start_server(settings: Settings, keyring: KeyRing, publisher: TracePub
                        ) -> tuple[grpc.aio.Server, int, HealthServicer]:
     """Start the server on `listen` (port 0 picks a free one); return it and its port.
     TLS only when settings has a certificate."""
-    server = grpc.aio.server(options=[
+    server = grpc.aio.server(interceptors=[DecodeGuard()], options=[
         ("grpc.max_receive_message_length", settings.max_request_bytes),
         ("grpc.max_send_message_length", settings.max_request_bytes),
     ])

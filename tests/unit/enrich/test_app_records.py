@@ -48,3 +48,15 @@ def test_an_unknown_key_is_refused_before_the_size_is_looked_at() -> None:
     with pytest.raises(PayloadError, match="unknown API key"):
         app_event_batch(b"\x00" * 100_000, {"authorization": "Bearer other"}, KEYS, LIMITS,
                         datetime.now(UTC))
+
+
+@pytest.mark.parametrize("content_type", ["", "application/json"])
+def test_a_record_ending_in_the_year_9999_is_refused_naming_end_time(
+        content_type: str) -> None:
+    event = valid_event(3)
+    event.end_time.FromDatetime(datetime(9999, 12, 31, tzinfo=UTC))
+    value = (json_format.MessageToJson(event).encode() if content_type
+             else event.SerializeToString())
+    with pytest.raises(PayloadError, match="invalid event: end_time is more than 3600 s"):
+        app_event_batch(value, {**AUTH, "content-type": content_type}, KEYS, LIMITS,
+                        datetime.now(UTC))

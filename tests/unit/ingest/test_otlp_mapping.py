@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,11 +11,15 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
+from vigil.events.validate import Limits
 from vigil.ingest.otlp import map_request
 from vigil.ingest.otlp_receiver import decode_http_body
 from vigil.v1 import events_pb2 as pb
 
 TRACE, SPAN = bytes.fromhex("0af7651916cd43dd8448eb211c80319c"), bytes.fromhex("b7ad6b7169203331")
+NOW = datetime.fromtimestamp(1_700_000_060, UTC)  # a minute after the spans of _span
+LIMITS = Limits(max_event_bytes=256 * 1024, max_future_skew=timedelta(hours=1),
+                max_age=timedelta(days=90))
 
 
 def _value(v: Any) -> AnyValue:
@@ -49,7 +54,7 @@ def _map(span: Span, resource: dict[str, Any] | None = None) -> list[pb.TraceEve
     request = ExportTraceServiceRequest(resource_spans=[ResourceSpans(
         resource={"attributes": _kvs(resource or {"service.name": "svc"})},
         scope_spans=[ScopeSpans(spans=[span])])])
-    return map_request(request).events
+    return map_request(request, LIMITS, NOW).events
 
 
 BASE = {"gen_ai.request.model": "gpt-4o", "gen_ai.system": "openai"}
@@ -119,7 +124,7 @@ def test_ids_times_resource_and_errors() -> None:
 def test_spans_that_are_not_llm_calls_are_skipped() -> None:
     request = ExportTraceServiceRequest(resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(
         spans=[_span({"http.method": "GET"}), _span(BASE)])])])
-    mapped = map_request(request)
+    mapped = map_request(request, LIMITS, NOW)
     assert (len(mapped.events), mapped.skipped_non_llm) == (1, 1)
 
 
@@ -139,8 +144,89 @@ def test_spans_that_are_not_llm_calls_can_be_kept_for_the_trace_tree() -> None:
     request = ExportTraceServiceRequest(resource_spans=[ResourceSpans(
         resource={"attributes": _kvs({"service.name": "svc"})},
         scope_spans=[ScopeSpans(spans=[_span({"http.method": "GET"}), _span(BASE)])])])
-    mapped = map_request(request, keep_other_spans=True)
+    mapped = map_request(request, LIMITS, NOW, keep_other_spans=True)
     [row] = mapped.other_spans
     assert (len(mapped.events), mapped.skipped_non_llm) == (1, 0)
     assert row["span_uid"] == f"{TRACE.hex()}-{SPAN.hex()}" and row["app"] == "svc"
     assert row["attributes"] == {"http.method": "GET"} and row["duration_ms"] == 1500.0
+
+
+def _request(*spans: Span) -> ExportTraceServiceRequest:
+    return ExportTraceServiceRequest(resource_spans=[ResourceSpans(
+        resource={"attributes": _kvs({"service.name": "svc"})},
+        scope_spans=[ScopeSpans(spans=list(spans))])])
+
+
+def _deep_json(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize(("attrs", "field"), [
+    ({**BASE, "gen_ai.input.messages": _deep_json(900)}, "gen_ai.input.messages"),
+    ({**BASE, "gen_ai.input.messages": _deep_json(100_000)}, "gen_ai.input.messages"),
+    ({**BASE, "gen_ai.output.messages": _deep_json(65)}, "gen_ai.output.messages"),
+    ({**BASE, "gen_ai.system_instructions": _deep_json(70)}, "gen_ai.system_instructions"),
+], ids=["900-deep", "100000-deep", "output-65-deep", "instructions-70-deep"])
+def test_a_span_with_deep_json_is_rejected_and_its_neighbour_mapped(
+        attrs: dict[str, Any], field: str) -> None:
+    deep = _span(attrs)
+    deep.span_id = bytes.fromhex("00000000000000aa")
+    mapped = map_request(_request(deep, _span(BASE)), LIMITS, NOW)
+    assert [e.span_id for e in mapped.events] == [SPAN.hex()]
+    [reason] = mapped.rejected
+    assert reason.startswith("span 00000000000000aa: ") and field in reason
+    assert "deeper than 64" in reason
+
+
+def test_a_choice_event_with_deep_json_is_rejected() -> None:
+    span = _span(BASE, [("gen_ai.choice", {"message": _deep_json(200)})])
+    mapped = map_request(_request(span), LIMITS, NOW)
+    assert mapped.events == [] and "gen_ai.choice message" in mapped.rejected[0]
+
+
+@pytest.mark.parametrize(("trace_id", "span_id", "field"), [
+    (b"abc", SPAN, "trace_id"), (b"\x00" * 16, SPAN, "trace_id"), (TRACE, b"", "span_id"),
+], ids=["3-byte-trace-id", "zero-trace-id", "no-span-id"])
+@pytest.mark.parametrize("attrs", [BASE, {"http.method": "GET"}], ids=["llm", "other"])
+def test_spans_with_ids_of_other_sizes_are_rejected(trace_id: bytes, span_id: bytes,
+                                                    field: str, attrs: dict[str, Any]) -> None:
+    span = _span(attrs)
+    span.trace_id, span.span_id = trace_id, span_id
+    mapped = map_request(_request(span, _span(BASE)), LIMITS, NOW, keep_other_spans=True)
+    assert len(mapped.events) == 1 and mapped.other_spans == []
+    [reason] = mapped.rejected
+    assert f": {field} " in reason
+
+
+def test_kept_spans_with_times_out_of_range_are_rejected() -> None:
+    far = _span({"http.method": "GET"})
+    far.end_time_unix_nano = 2**64 - 1  # the largest fixed64: the year 2554
+    mapped = map_request(_request(far), LIMITS, NOW, keep_other_spans=True)
+    assert mapped.other_spans == []
+    assert "end_time_unix_nano is more than 3600 s ahead" in mapped.rejected[0]
+
+
+@pytest.mark.parametrize("attrs", [
+    {**BASE, "gen_ai.usage.input_tokens": float("inf")},
+    {**BASE, "gen_ai.usage.input_tokens": 1e30},
+    {**BASE, "gen_ai.usage.output_tokens": float("nan")},
+    {**BASE, "gen_ai.request.max_tokens": 2**40},
+], ids=["inf-tokens", "1e30-tokens", "nan-tokens", "max-tokens-2^40"])
+def test_numbers_a_field_cannot_hold_are_left_out(attrs: dict[str, Any]) -> None:
+    [event] = map_request(_request(_span(attrs)), LIMITS, NOW).events
+    assert not event.HasField("input_tokens") and not event.HasField("output_tokens")
+    assert not event.params.HasField("max_tokens")
+
+
+def test_a_span_kind_this_version_does_not_know_is_unspecified() -> None:
+    span = _span({"http.method": "GET"})
+    span.kind = 99  # type: ignore[assignment]
+    [row] = map_request(_request(span), LIMITS, NOW, keep_other_spans=True).other_spans
+    assert row["kind"] == "unspecified"
+
+
+@pytest.mark.parametrize("depth", [65, 600, 1000])
+def test_otlp_json_bodies_nested_too_deeply_are_refused(depth: int) -> None:
+    body = ('{"resourceSpans": ' + "[" * depth + "]" * depth + "}").encode()
+    with pytest.raises(ValueError, match=r"OTLP.*deeper than the limit"):
+        decode_http_body(body, "application/json", max_json_depth=64)
