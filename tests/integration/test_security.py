@@ -8,6 +8,7 @@ a clear error, and nothing may be stored or leaked."""
 from __future__ import annotations
 
 import gzip
+import queue
 import subprocess
 import sys
 import time
@@ -221,6 +222,33 @@ def test_a_revoked_key_is_refused_within_seconds_without_a_restart(stack: Stack)
     assert "revoked" in _vigil(stack, "keys", "list").stdout
     assert _emit(stack, valid_event(4), KEY_A)[0] == grpc.StatusCode.OK  # others unaffected
     _absent_everywhere(stack, [later.trace_id])
+
+
+def test_a_revoked_key_is_refused_on_a_stream_that_was_already_open(stack: Stack) -> None:
+    key, key_id = _create_key(stack, "project-stream")
+    reader, _ = _create_key(stack, "project-stream")  # stays valid: reads what was stored
+    wait_until(lambda: _emit(stack, valid_event(5), key)[0] == grpc.StatusCode.OK, 60,
+               "the new key accepted by ingest")
+    messages: queue.Queue[ingest_pb2.EmitBatchRequest | None] = queue.Queue()
+    before, after = valid_event(6), valid_event(7)
+    with _channel(stack) as channel:
+        stream = ingest_pb2_grpc.IngestServiceStub(channel).EmitStream.future(
+            iter(messages.get, None), metadata=(("authorization", f"Bearer {key}"),),
+            timeout=120)
+        messages.put(ingest_pb2.EmitBatchRequest(events=[before]))
+        wait_until(lambda: _stored(stack, before.trace_id, key), 90,
+                   "the stream's first message stored")
+        _vigil(stack, "keys", "revoke", key_id)
+        wait_until(lambda: _emit(stack, valid_event(8), key)[0]
+                   == grpc.StatusCode.UNAUTHENTICATED, 30, "new calls refusing the key")
+        messages.put(ingest_pb2.EmitBatchRequest(events=[after]))  # on the open stream
+        messages.put(None)
+        with pytest.raises(grpc.RpcError) as refused:
+            stream.result(timeout=60)
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED  # type: ignore[attr-defined]
+    assert "revoked while this stream was open" in refused.value.details()  # type: ignore[attr-defined]
+    _absent_everywhere(stack, [after.trace_id], keys=(reader,))
+    assert _stored(stack, before.trace_id, reader)
 
 
 def test_a_key_reads_only_its_own_project(stack: Stack) -> None:

@@ -86,6 +86,7 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         accepted_total = 0
         try:
             async for message in request_iterator:
+                await self._still_allowed(context)
                 await self._check_batch_size(context, len(message.events))
                 await admit(self._limiter, context, caller, len(message.events))
                 accepted, message_results = self._triage(message.events, offset=len(results))
@@ -131,6 +132,16 @@ class IngestServicer(ingest_pb2_grpc.IngestServiceServicer):
         caller = await authenticate(self._keyring, context)
         await admit(self._limiter, context, caller, events)
         return caller.project
+
+    async def _still_allowed(self, context: grpc.aio.ServicerContext) -> None:
+        """A stream's key is checked again on every message: a revocation reaches open
+        streams as soon as it reaches new calls (the key ring re-reads the key file at
+        most once per second)."""
+        if self._keyring.caller_for_metadata(context.invocation_metadata() or ()) is None:
+            INGEST_EVENTS.labels("unauthenticated").inc()
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                                "the API key was revoked while this stream was open: "
+                                "messages after the revocation are not accepted")
 
     async def _check_batch_size(self, context: grpc.aio.ServicerContext, n: int) -> None:
         if n > self._max_batch:
