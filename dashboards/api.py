@@ -10,7 +10,6 @@ from urllib.parse import quote
 import httpx
 
 DEFAULT_URL = "http://127.0.0.1:8700"
-DEFAULT_KEY = "vigil-demo-key"
 
 JSON = dict[str, Any]
 
@@ -27,7 +26,8 @@ class VigilApi:
     def __init__(self, base_url: str | None = None, api_key: str | None = None,
                  timeout: float = 10.0) -> None:
         self.base_url = (base_url or os.environ.get("VIGIL_API_URL") or DEFAULT_URL).rstrip("/")
-        self.api_key = api_key or os.environ.get("VIGIL_API_KEY") or DEFAULT_KEY
+        # No key configured: the page asks for one (common.page); never a default key.
+        self.api_key = api_key or os.environ.get("VIGIL_API_KEY") or ""
         self.timeout = timeout
         ca_file = os.environ.get("VIGIL_TLS_CA_FILE")  # a private CA of an https:// API
         self.verify: ssl.SSLContext | bool = (ssl.create_default_context(cafile=ca_file)

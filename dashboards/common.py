@@ -60,10 +60,39 @@ def page(title: str) -> tuple[VigilApi, Filters]:
     """Page setup shared by every page: config, title, sidebar filters and the client."""
     st.set_page_config(page_title=f"Vigil · {title}", layout="wide")
     st.title(title)
-    api = VigilApi()
+    api = VigilApi(api_key=signed_in_key())
     filters = sidebar(api)
     auto_refresh(REFRESH_CHOICES[st.session_state["vigil_refresh"]])
     return api, filters
+
+
+def signed_in_key() -> str | None:
+    """The API key this browser session reads with. With VIGIL_API_KEY set for the
+    dashboard (`vigil up` does so on loopback with the demo key) that key; otherwise the
+    page asks for one and shows only that key's project."""
+    if VigilApi().api_key:
+        return None  # configured for the dashboard process
+    ss = st.session_state
+    if ss.get("vigil_api_key"):
+        if st.sidebar.button("Sign out"):
+            del ss["vigil_api_key"]
+            st.rerun()
+        return str(ss["vigil_api_key"])
+    with st.form("vigil_sign_in"):
+        st.write("Sign in with your project's API key (`vigil keys create` makes one). "
+                 "You will see that project's data only.")
+        key = st.text_input("API key", type="password")
+        submitted = st.form_submit_button("Sign in")
+    if submitted and key.strip():
+        try:
+            VigilApi(api_key=key.strip()).stats()
+        except ApiError as exc:
+            st.error("That key was not accepted." if exc.status == 401 else str(exc))
+        else:
+            ss["vigil_api_key"] = key.strip()
+            st.rerun()
+    st.stop()
+    raise AssertionError("unreachable")
 
 
 def sidebar(api: VigilApi) -> Filters:

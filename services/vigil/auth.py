@@ -20,7 +20,7 @@ from pathlib import Path
 from vigil import keystore
 from vigil.keystore import digest
 from vigil.logs import get_logger
-from vigil.settings import Settings
+from vigil.settings import DEMO_API_KEY, Settings
 
 log = get_logger(__name__)
 __all__ = ["Caller", "KeyRing", "digest"]
@@ -121,3 +121,17 @@ class KeyRing:
                      revoked_keys=sum(not k.active for k in stored))
         finally:
             self._reload_lock.release()
+
+
+def demo_key_enabled(settings: Settings) -> bool:
+    """Whether the public demo key (printed in the README) is one of the accepted keys."""
+    spec = settings.api_keys.get_secret_value()
+    return any(item.partition("=")[0].strip() == DEMO_API_KEY for item in spec.split(","))
+
+
+def warn_if_demo_key(settings: Settings) -> None:
+    """Say at start-up, every time, that anyone may use the demo key while it is on."""
+    if demo_key_enabled(settings):
+        log.warning("the public demo API key is enabled: anyone who can reach this service "
+                    "can write to and read project 'demo'. For real use set VIGIL_API_KEYS "
+                    "(or empty it and use `vigil keys create`).", key=DEMO_API_KEY)

@@ -33,7 +33,11 @@ def _setup(service: str) -> Settings:
     configure_logging(settings.log_level, settings.log_format, service)
     from vigil.metrics import serve_metrics
 
-    serve_metrics(settings.metrics_port)
+    serve_metrics(settings.metrics_port, settings.metrics_host)
+    if service in ("ingest", "sink", "api"):  # the processes that take API keys
+        from vigil.auth import warn_if_demo_key
+
+        warn_if_demo_key(settings)
     return settings
 
 

@@ -42,6 +42,7 @@ STORE_OWNER_ROWS = Counter("vigil_store_owner_rows_total", "Rows other sinks sen
                            "store owner's write endpoint, by outcome", ["table", "outcome"])
 
 
-def serve_metrics(port: int) -> None:
+def serve_metrics(port: int, host: str = "127.0.0.1") -> None:
+    """Serve /metrics on host:port (loopback unless configured); port 0: off."""
     if port:
-        start_http_server(port)
+        start_http_server(port, addr=host)

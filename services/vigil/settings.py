@@ -206,6 +206,8 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR.")
     log_format: str = Field("json", description="json or console.")
     metrics_port: int = Field(0, description="Prometheus /metrics port of this process; 0: off.")
+    metrics_host: str = Field("127.0.0.1", description="Address /metrics listens on: loopback "
+                              "by default; 0.0.0.0 for a scraper on another host (as in k8s/).")
 
     @field_validator("log_format")
     @classmethod

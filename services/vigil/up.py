@@ -29,6 +29,7 @@ from pathlib import Path
 import httpx
 from kafka.errors import KafkaError
 
+from vigil.auth import demo_key_enabled
 from vigil.kafka.broker import start_broker, wait_for_port
 from vigil.kafka.lag import group_lag
 from vigil.kafka.topics import Topics, ensure_topics
@@ -134,12 +135,19 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
+def _loopback(listen: str) -> bool:
+    host = listen.rpartition(":")[0].strip("[]")
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
 def _child_env(settings: Settings, embedded: bool) -> tuple[Settings, dict[str, str]]:
     """The environment of every child, and the settings that go with it: the embedded
     broker's address, and the read API's URL from VIGIL_API_LISTEN unless set."""
     env = dict(os.environ)
     env.setdefault("VIGIL_INTERNAL_TOKEN", secrets.token_urlsafe(24))
-    env.setdefault("VIGIL_API_KEY", DEMO_API_KEY)  # the dashboard's
+    if "VIGIL_API_KEY" not in env and demo_key_enabled(settings) and \
+            _loopback(settings.dashboard_listen):
+        env["VIGIL_API_KEY"] = DEMO_API_KEY  # the dashboard's: otherwise it asks for a key
     update: dict[str, str] = {}
     if embedded:
         update["kafka_bootstrap_servers"] = env["KAFKA_BOOTSTRAP_SERVERS"] = \
@@ -199,9 +207,16 @@ def _wait_api(settings: Settings, stack: Stack) -> None:
 
 
 def _banner(settings: Settings, logs: Path, demo_rate: float) -> None:
-    say(f"ingest (gRPC)   {settings.ingest_listen}   API key: {DEMO_API_KEY} (project 'demo')")
+    demo_key = demo_key_enabled(settings)
+    say(f"ingest (gRPC)   {settings.ingest_listen}" + (
+        f"   API key: {DEMO_API_KEY} (project 'demo')" if demo_key else ""))
     if settings.dashboard_listen and DASHBOARD.exists():
-        say(f"dashboard       http://{settings.dashboard_listen}")
+        signed_in = _loopback(settings.dashboard_listen) and demo_key
+        say(f"dashboard       http://{settings.dashboard_listen}" + (
+            "   (signed in as project 'demo')" if signed_in else "   (asks for an API key)"))
+    if demo_key:
+        say("warning         the public demo key is on: anyone who reaches these ports can "
+            "use it; set VIGIL_API_KEYS for real use")
     say(f"read API        {settings.api_url}   (try: {settings.api_url}/docs)")
     store = redact_url(settings.clickhouse_url) if settings.clickhouse_url else None
     say(f"store           {store or (settings.data_dir / 'clickhouse')}")

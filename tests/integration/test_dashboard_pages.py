@@ -204,3 +204,22 @@ def test_client_wraps_api_errors(alpha: ApiServer) -> None:
     assert err.value.status == 401
     with pytest.raises(ApiError, match=r"404.*no ticket"):
         VigilApi(alpha.url, KEY_A).ticket_action("nope", "resolve")
+
+
+def test_with_no_key_configured_the_dashboard_asks_for_one_and_shows_only_its_project(
+        seeded: tuple[ApiServer, Seeded, Store], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_API_URL", seeded[0].url)
+    monkeypatch.delenv("VIGIL_API_KEY", raising=False)
+    at = run("Home.py")
+    assert "Sign in with your project's API key" in text(at)
+    assert not at.metric  # nothing of any project before signing in
+
+    at.text_input[0].input("not-a-key")
+    at.button[0].click().run()
+    assert "That key was not accepted." in text(at)
+    assert not at.metric
+
+    at.text_input[0].input(KEY_A)
+    at.button[0].click().run()
+    assert "Sign in with" not in text(at)
+    assert {m.label for m in at.metric} >= {"Traces", "Cost (USD)"}

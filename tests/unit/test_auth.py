@@ -71,3 +71,19 @@ def test_tls_needs_both_the_certificate_and_the_key(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="VIGIL_TLS_CERT_FILE and VIGIL_TLS_KEY_FILE"):
         Settings(tls_cert_file=tmp_path / "c.pem")
     assert Settings(tls_cert_file=tmp_path / "c.pem", tls_key_file=tmp_path / "k.pem").tls
+
+
+@pytest.mark.parametrize(("spec", "enabled"), [
+    ("vigil-demo-key=demo", True),
+    ("k1=a, vigil-demo-key = demo", True),
+    ("k1=a,k2=b", False),
+    ("", False),
+    ("vigil-demo-key-2=demo", False),
+])
+def test_the_demo_key_is_recognised_only_when_it_is_an_accepted_key(spec: str,
+                                                                     enabled: bool) -> None:
+    from pydantic import SecretStr
+
+    from vigil.auth import demo_key_enabled
+
+    assert demo_key_enabled(Settings(api_keys=SecretStr(spec))) is enabled

@@ -6,8 +6,10 @@ serves every read through the read API; nothing else opens the directory.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import clickhouse_connect
@@ -65,6 +67,18 @@ class Store:
             self.client.close()
 
 
+def make_private(path: Path) -> None:
+    """The embedded store's folder and everything in it readable by this user only: this
+    process creates its files with umask 077, and files of older runs are fixed once."""
+    os.umask(0o077)
+    path.mkdir(parents=True, exist_ok=True)
+    for folder, dirs, files in os.walk(path):
+        for name in (folder, *(os.path.join(folder, n) for n in (*dirs, *files))):
+            mode = os.lstat(name).st_mode
+            if mode & 0o077 and not os.path.islink(name):
+                os.chmod(name, mode & ~0o077)
+
+
 def open_store(settings: Settings) -> Store:
     db = settings.clickhouse_database
     if settings.clickhouse_url:
@@ -74,7 +88,7 @@ def open_store(settings: Settings) -> Store:
         client = clickhouse_connect.get_client(dsn=settings.clickhouse_url, database=db)
         return Store(client, db, embedded=False)
     path = (settings.data_dir / "clickhouse").resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    make_private(path)
     try:
         client = clickhouse_connect.get_client(dsn=f"chdb://{path}")
         client.command(f"CREATE DATABASE IF NOT EXISTS `{db}`")

@@ -62,3 +62,13 @@ def test_a_crash_loop_of_fast_restarts_gives_up_within_the_window() -> None:
     assert [o.delay_s for o in outcomes if isinstance(o, Restart)] == [1.0, 2.0, 4.0, 8.0]
     assert now == 17.0  # 1 + 2 + 4 + 8 + 4 x 0.5: the fifth crash
     assert outcomes[-1] == GiveUp(5, 60.0)
+
+
+@pytest.mark.parametrize(("listen", "loopback"), [
+    ("127.0.0.1:8501", True), ("localhost:8501", True), ("[::1]:8501", True),
+    ("0.0.0.0:8501", False), ("10.1.2.3:8501", False), (":8501", False),
+])
+def test_the_dashboard_gets_the_demo_key_only_on_loopback(listen: str, loopback: bool) -> None:
+    from vigil.up import _loopback
+
+    assert _loopback(listen) is loopback
