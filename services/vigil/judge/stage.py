@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -49,6 +50,7 @@ class JudgeStage:
     recent: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
     judged_traces: OrderedDict[str, None] = field(default_factory=OrderedDict)
     outcomes: Counter[str] = field(default_factory=Counter)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # the budget day
     _llm_slots: asyncio.Semaphore | None = None
 
     async def judge_records(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -82,7 +84,7 @@ class JudgeStage:
         _trim(self.judged_traces)
         item = JudgeInput.from_enriched(record)
         judgments = run_builtin(item, self.builtin)
-        today = datetime.now(UTC).date()
+        today = self.clock().astimezone(UTC).date()
         if self._llm_slots is None:
             self._llm_slots = asyncio.Semaphore(self.llm_concurrency)
         for judge in self.llm_judges:
@@ -101,7 +103,7 @@ class JudgeStage:
                             project=item.project_id, spent_usd=round(
                                 self.budget.spent(item.project_id, today), 6))
             judgments.append(judgment)
-        judged_at = datetime.now(UTC).isoformat()
+        judged_at = self.clock().isoformat()
         for j in judgments:
             JUDGE_JUDGMENTS.labels(j.evaluator, "error" if j.error else "score").inc()
         return [score_row(record, j, reason, judged_at) for j in judgments]
