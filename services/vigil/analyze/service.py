@@ -218,6 +218,22 @@ def _description(obs: Observation, since: datetime, end: datetime, n: int) -> st
             "(export with `vigil tickets export <id>`)\n")
 
 
+def safe_cycle(analyzer: Analyzer, now: datetime
+               ) -> tuple[list[AlertEvent], list[Ticket]] | None:
+    """One cycle, or None when it failed: the failure is logged and counted, never fatal,
+    and the next cycle runs as planned."""
+    try:
+        return analyzer.cycle(now)
+    except httpx.HTTPError as exc:
+        ANALYZER_FAILURES.labels("read_api").inc()
+        log.warning("analysis cycle skipped: the read API did not answer", error=str(exc))
+    except Exception as exc:  # one failed cycle must never stop the analyzer
+        ANALYZER_FAILURES.labels("cycle").inc()
+        log.exception("analysis cycle failed; the next one runs as planned",
+                      error=f"{type(exc).__name__}: {exc}"[:500])
+    return None
+
+
 def run(settings: Settings, stop: threading.Event) -> None:
     topics = Topics.from_settings(settings)
     servers = settings.kafka_bootstrap_servers.split(",")
@@ -238,18 +254,9 @@ def run(settings: Settings, stop: threading.Event) -> None:
                 continue
             next_run = time.monotonic() + settings.analyzer_interval_s
             started = time.perf_counter()
-            try:
-                events, tickets = analyzer.cycle(datetime.now(UTC))
-            except httpx.HTTPError as exc:
-                ANALYZER_FAILURES.labels("read_api").inc()
-                log.warning("analysis cycle skipped: the read API did not answer",
-                            error=str(exc))
+            if (outcome := safe_cycle(analyzer, datetime.now(UTC))) is None:
                 continue
-            except Exception as exc:  # one failed cycle must never stop the analyzer
-                ANALYZER_FAILURES.labels("cycle").inc()
-                log.exception("analysis cycle failed; the next one runs as planned",
-                              error=f"{type(exc).__name__}: {exc}"[:500])
-                continue
+            events, tickets = outcome
             _publish(producer, topics.alerts, [e.to_json() for e in events])
             _publish(producer, topics.tickets,
                      [ticket_row(t, str(uuid.uuid4())) for t in tickets])

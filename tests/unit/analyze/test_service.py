@@ -63,3 +63,28 @@ def test_a_drift_report_evidently_cannot_build_is_skipped_not_fatal() -> None:
     key = SliceKey("p", "app", "model", "v1", "prod")
     assert _evidently_or_none(key, [{"input_tokens": 1}], [{"input_tokens": 2}]) is None
     assert ANALYZER_FAILURES.labels("drift_report")._value.get() == before + 1
+
+
+class FailingOnceReader(RecordingReader):
+    """Its first series read raises what no one planned for; later ones answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed = False
+
+    def series(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        if not self.failed:
+            self.failed = True
+            raise ValueError("After pruning, no terms remain")
+        return super().series(since, until)
+
+
+def test_a_failed_cycle_is_counted_and_skipped_and_the_next_one_runs() -> None:
+    from vigil.analyze.service import safe_cycle
+    from vigil.metrics import ANALYZER_FAILURES
+
+    before = ANALYZER_FAILURES.labels("cycle")._value.get()
+    analyzer = Analyzer(Settings(), FailingOnceReader())  # type: ignore[arg-type]
+    assert safe_cycle(analyzer, NOW) is None
+    assert ANALYZER_FAILURES.labels("cycle")._value.get() == before + 1
+    assert safe_cycle(analyzer, NOW + timedelta(minutes=1)) == ([], [])
