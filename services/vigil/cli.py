@@ -28,9 +28,16 @@ app = typer.Typer(
 KeyOption = Annotated[str, typer.Option(envvar="VIGIL_API_KEY", help="API key of the project.")]
 
 
+# The services that read or write the internal topics: they sign and check records with
+# VIGIL_INTERNAL_TOKEN and refuse to start without it (vigil.kafka.signing).
+SIGNING_SERVICES = frozenset({"ingest", "enrich", "judge", "sink", "analyze", "notify"})
+
+
 def _setup(service: str) -> Settings:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format, service)
+    if service in SIGNING_SERVICES:
+        _require_internal_secret(settings)
     from vigil.metrics import serve_metrics
 
     serve_metrics(settings.metrics_port, settings.metrics_host)
@@ -39,6 +46,16 @@ def _setup(service: str) -> Settings:
 
         warn_if_demo_key(settings)
     return settings
+
+
+def _require_internal_secret(settings: Settings) -> None:
+    from vigil.kafka.signing import MissingSecret, internal_secret
+
+    try:
+        internal_secret(settings)
+    except MissingSecret as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
 
 
 def _stop_on_signals() -> threading.Event:

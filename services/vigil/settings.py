@@ -171,8 +171,11 @@ class Settings(BaseSettings):
     # Read API
     api_listen: str = Field("127.0.0.1:8700", description="Read API address host:port.")
     internal_token: SecretStr = Field(
-        SecretStr(""), description="Token other Vigil services use for the read API's "
-        "internal endpoints (the analyzer); empty: those endpoints are off.")
+        SecretStr(""), description="Secret shared by every Vigil service: the key of the "
+        "signatures on internal topic records and the token of the read API's internal "
+        "endpoints. Required by ingest, enrich, judge, sink, analyze and notify (they refuse "
+        "to start without it); `vigil up` keeps one in VIGIL_DATA_DIR/internal-token when "
+        "unset; `vigil api` alone without it: internal endpoints off.")
     api_url: str = Field("http://127.0.0.1:8700", description="Where the CLI finds the read API.")
 
     # TLS

@@ -3,6 +3,8 @@
 Start order: broker (unless KAFKA_BOOTSTRAP_SERVERS is set) -> topics -> sink
 (owns the embedded store and serves the read API) -> enrich -> judge ->
 ingest -> demo. Every port is a setting, checked free before anything starts.
+Without VIGIL_INTERNAL_TOKEN the children get the secret kept in
+VIGIL_DATA_DIR/internal-token (made on first run), which signs the internal records.
 
 A child that exits is restarted with backoff (vigil.restarts) while the
 broker and the other children keep running. After VIGIL_UP_MAX_CRASHES of one
@@ -28,6 +30,7 @@ from pathlib import Path
 
 import httpx
 from kafka.errors import KafkaError
+from pydantic import SecretStr
 
 from vigil.auth import demo_key_enabled
 from vigil.kafka.broker import start_broker, wait_for_port
@@ -42,6 +45,7 @@ EMBEDDED_TIMEOUTS = {"VIGIL_KAFKA_SESSION_TIMEOUT_MS": "2000",
                      "VIGIL_KAFKA_HEARTBEAT_INTERVAL_MS": "500"}
 DRAIN_TIMEOUT_S = 120
 BROKER = "broker"  # the reason `_watch` returns when the embedded broker died
+TOKEN_FILE = "internal-token"  # VIGIL_INTERNAL_TOKEN of `vigil up` when unset
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboards" / "Home.py"
 
 
@@ -142,13 +146,16 @@ def _loopback(listen: str) -> bool:
 
 def _child_env(settings: Settings, embedded: bool) -> tuple[Settings, dict[str, str]]:
     """The environment of every child, and the settings that go with it: the embedded
-    broker's address, and the read API's URL from VIGIL_API_LISTEN unless set."""
+    broker's address, the internal secret, and the read API's URL from VIGIL_API_LISTEN
+    unless set."""
     env = dict(os.environ)
-    env.setdefault("VIGIL_INTERNAL_TOKEN", secrets.token_urlsafe(24))
     if "VIGIL_API_KEY" not in env and demo_key_enabled(settings) and \
             _loopback(settings.dashboard_listen):
         env["VIGIL_API_KEY"] = DEMO_API_KEY  # the dashboard's: otherwise it asks for a key
-    update: dict[str, str] = {}
+    update: dict[str, object] = {}
+    if not settings.internal_token.get_secret_value():
+        token = env["VIGIL_INTERNAL_TOKEN"] = internal_token_of(settings.data_dir)
+        update["internal_token"] = SecretStr(token)
     if embedded:
         update["kafka_bootstrap_servers"] = env["KAFKA_BOOTSTRAP_SERVERS"] = \
             settings.embedded_broker_listen
@@ -160,6 +167,19 @@ def _child_env(settings: Settings, embedded: bool) -> tuple[Settings, dict[str, 
         scheme = "https" if settings.tls else "http"
         update["api_url"] = env["VIGIL_API_URL"] = f"{scheme}://{host}:{port}"
     return settings.model_copy(update=update), env
+
+
+def internal_token_of(data_dir: Path) -> str:
+    """The internal secret kept in `<data_dir>/internal-token` (owner-only), made on first
+    use. Kept rather than made per run: an external Kafka holds records signed by the
+    last run, which the next run must still accept."""
+    path = data_dir / TOKEN_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets.token_urlsafe(32))
+    return path.read_text(encoding="utf-8").strip()
 
 
 def _start_embedded_broker(settings: Settings, stack: Stack) -> subprocess.Popen[bytes]:

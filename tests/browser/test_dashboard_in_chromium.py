@@ -25,7 +25,8 @@ from selenium.webdriver.chrome.service import Service as ChromeService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.conftest import KEY_A, Broker, Stack, free_port, wait_until
+from tests.conftest import INTERNAL_TOKEN, KEY_A, Broker, Stack, free_port, wait_until
+from vigil.kafka.signing import sign
 from vigil.sink.rows import TICKETS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -251,6 +252,8 @@ def _publish_ticket(stack: Stack) -> None:
               "dataset_size": 1, "opened_at": now, "reopened": 0}
     assert set(ticket) == set(TICKETS.columns)
     producer = KafkaProducer(bootstrap_servers=stack.env["KAFKA_BOOTSTRAP_SERVERS"])
-    producer.send(f"{stack.prefix}tickets", json.dumps(ticket).encode()).get(30)
+    value = json.dumps(ticket).encode()  # signed, as the analyzer writes it
+    producer.send(f"{stack.prefix}tickets", value,
+                  headers=[sign(INTERNAL_TOKEN.encode(), value)]).get(30)
     producer.close()
 

@@ -1,6 +1,7 @@
 """The Kafka side of the manifests agrees with the code: Strimzi topics are exactly the
 topics topics.py makes, with the configured partitions and replication, and each KEDA
-trigger watches the consumer group its stage really joins (settings.group(stage))."""
+trigger watches the consumer group its stage really joins (settings.group(stage)), and the
+apps' Kafka users may write the app topic and nothing else."""
 
 from __future__ import annotations
 
@@ -84,3 +85,16 @@ def test_the_analyzer_stays_one_active_and_one_standby(docs: list[Doc]) -> None:
     assert 1 <= analyzer["spec"]["replicas"] <= 2
     assert all(s["spec"]["scaleTargetRef"]["name"] != "vigil-analyzer"
                for s in of_kind(docs, "ScaledObject"))
+
+
+def test_apps_kafka_users_may_write_only_the_app_topic(docs: list[Doc]) -> None:
+    topics = Topics.from_settings(settings_of(docs))
+    users = of_kind(docs, "KafkaUser")
+    assert users, "a KafkaUser for the apps that produce to Kafka directly"
+    for user in users:
+        assert user["metadata"]["labels"]["strimzi.io/cluster"] == CLUSTER
+        acls = user["spec"]["authorization"]["acls"]
+        granted = {(a["resource"]["type"], a["resource"]["name"],
+                    a["resource"].get("patternType", "literal")) for a in acls}
+        assert granted == {("topic", topics.traces_app, "literal")}, user["metadata"]["name"]
+        assert {op for a in acls for op in a["operations"]} == {"Describe", "Write"}

@@ -20,7 +20,7 @@ from tests.deploy.manifests import (
     probes,
     selects,
 )
-from vigil.cli import app
+from vigil.cli import SIGNING_SERVICES, app
 from vigil.notify.config import load_notify_config
 from vigil.settings import Settings
 
@@ -141,3 +141,15 @@ def test_the_notifier_config_loads_with_the_secrets_it_names(docs: list[Doc],
     path.write_text(notify["data"]["notify.yaml"])
     assert load_notify_config(path, environ).webhooks
     assert config_values(docs)["VIGIL_NOTIFY_CONFIG_FILE"] == "/etc/vigil/notify.yaml"
+
+
+def test_every_service_on_the_internal_topics_gets_the_internal_secret(docs: list[Doc]) -> None:
+    """They sign and check internal records with it and refuse to start without it."""
+    for deployment in of_kind(docs, "Deployment"):
+        container = containers(deployment)[0]
+        if container.get("args", [""])[0] not in SIGNING_SERVICES:
+            continue
+        env = {e["name"]: e for e in container.get("env", [])}
+        ref = env["VIGIL_INTERNAL_TOKEN"]["valueFrom"]["secretKeyRef"]
+        assert ref["name"].startswith("vigil-secrets"), deployment["metadata"]["name"]
+        assert ref["key"] == "VIGIL_INTERNAL_TOKEN"

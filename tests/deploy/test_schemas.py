@@ -63,6 +63,13 @@ def test_a_broken_custom_resource_is_reported(rendered: dict[str, list[Doc]]) ->
     assert any("partitions" in p for p in problems)
     assert any("strimzi.io/cluster" in p for p in problems)
 
+    user = copy.deepcopy(of_kind(rendered["prod"], "KafkaUser")[0])
+    user["spec"]["authentication"]["type"] = "password"
+    user["spec"]["authorization"]["acls"][0]["operations"] = ["Publish"]
+    problems = custom_resource_problems(user)
+    assert any("authentication" in p for p in problems)
+    assert any("Publish" in p for p in problems)
+
     scaled = copy.deepcopy(of_kind(rendered["prod"], "ScaledObject")[0])
     del scaled["spec"]["triggers"][0]["metadata"]["consumerGroup"]
     scaled["spec"]["minReplicaCount"] = 9

@@ -1,6 +1,8 @@
 """Random bytes and mutated records on every consumed topic, with valid traces sent
 around them: the consuming stages stay up, each bad record lands in its topic's
-`.dlq` with a reason, and the valid traces are stored once (reliability suite)."""
+`.dlq` with a reason, and the valid traces are stored once (reliability suite).
+Records on the internal topics are signed, as a Vigil service would write them, so the
+decoders behind the signature check are what meets the bad bytes."""
 
 from __future__ import annotations
 
@@ -13,10 +15,11 @@ from hypothesis import strategies as st
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from tests.chaos import record_fault
-from tests.conftest import PROJECT_A, Broker, Stack, wait_until
+from tests.conftest import INTERNAL_TOKEN, PROJECT_A, Broker, Stack, wait_until
 from tests.factories import valid_event
 from tests.fuzz import FUZZ_TOPICS
 from vigil.kafka import topics as t
+from vigil.kafka.signing import Header, sign
 from vigil.settings import Settings
 from vigil.v1 import events_pb2 as pb
 
@@ -57,6 +60,13 @@ def tally(stack: Stack) -> Iterator[dict[str, int]]:
                  sent=counts["bad"] + counts["good"], accepted=counts["good"],
                  stored=stats["traces"], distinct=stats["distinct_event_ids"],
                  dead_lettered=counts["dead"], bad_records=counts["bad"])
+
+
+def _signed(stack: Stack, topic: str, value: bytes) -> list[Header]:
+    """The headers a Vigil service would give `value` on `topic` (none on the app topic:
+    apps authenticate with an API key)."""
+    app_topic = t.Topics.from_settings(Settings(topic_prefix=stack.prefix)).traces_app
+    return [] if topic == app_topic else [sign(INTERNAL_TOKEN.encode(), value)]
 
 
 def _valid_raw(n: int) -> tuple[bytes, list[str]]:
@@ -105,14 +115,15 @@ def test_bad_records_are_dead_lettered_and_good_ones_stored(
     good, ids = _valid_raw(20)
     sent = {}
     raw = consumed[0]
-    producer.send(raw, good, partition=seed % 4).get(30)
+    producer.send(raw, good, partition=seed % 4, headers=_signed(stack, raw, good)).get(30)
     for topic in consumed:
         bad = [*payloads, _mutate(good, seed)]
         for i, value in enumerate(bad):
-            meta = producer.send(topic, value, partition=(seed + i) % 4).get(30)
+            meta = producer.send(topic, value, partition=(seed + i) % 4,
+                                 headers=_signed(stack, topic, value)).get(30)
             sent[(topic, meta.partition, meta.offset)] = value
     more, more_ids = _valid_raw(20)
-    producer.send(raw, more, partition=(seed + 1) % 4).get(30)
+    producer.send(raw, more, partition=(seed + 1) % 4, headers=_signed(stack, raw, more)).get(30)
     tally["bad"] += len(sent)
     tally["good"] += len(ids) + len(more_ids)
 
@@ -147,9 +158,12 @@ def test_a_record_that_makes_a_stage_raise_is_dead_lettered_and_the_partition_go
         feedback_id="fb-poison", trace_id="t-poison", kind=pb.FEEDBACK_KIND_THUMBS,
         value=1.0, time=Timestamp(seconds=2**62)))
     stored_before = stack.get("/v1/stats")["traces"]
-    meta = producer.send(topics.feedback, poison.SerializeToString(), partition=0).get(30)
+    value = poison.SerializeToString()
+    meta = producer.send(topics.feedback, value, partition=0,
+                         headers=_signed(stack, topics.feedback, value)).get(30)
     good, _ = _valid_raw(20)
-    producer.send(topics.traces_raw, good, partition=0).get(30)
+    producer.send(topics.traces_raw, good, partition=0,
+                  headers=_signed(stack, topics.traces_raw, good)).get(30)
 
     source = (topics.feedback, meta.partition, meta.offset)
     reasons = wait_until(lambda: (found := _dead_letters(stack, [t.dlq(topics.feedback)]))

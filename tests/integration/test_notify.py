@@ -16,22 +16,25 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from tests.conftest import Broker, wait_until
+from tests.conftest import INTERNAL_TOKEN, Broker, wait_until
 from tests.unit.notify.conftest import SECRET, make_alert
 from tests.webhook_receiver import WebhookReceiver
 from vigil.kafka import topics as t
+from vigil.kafka.signing import sign
 from vigil.notify.payloads import verify
 from vigil.notify.worker import H_WEBHOOK, run
 from vigil.settings import Settings
 
 pytestmark = pytest.mark.integration
+SIGNING_KEY = INTERNAL_TOKEN.encode()  # the analyzer signs what it writes to the alerts topic
 
 
 @pytest.fixture
 def settings(broker: Broker) -> Settings:
     settings = Settings(kafka_bootstrap_servers=broker.bootstrap,
                         topic_prefix=f"n{uuid.uuid4().hex[:8]}.", kafka_partitions=2,
-                        kafka_session_timeout_ms=2000, kafka_heartbeat_interval_ms=500)
+                        kafka_session_timeout_ms=2000, kafka_heartbeat_interval_ms=500,
+                        internal_token=INTERNAL_TOKEN)  # type: ignore[arg-type]
     t.ensure_topics(settings)
     admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap, client_id="test-notify")
     try:
@@ -84,8 +87,11 @@ def test_alerts_reach_the_webhooks_and_failures_the_dlq(settings: Settings,
     alerts = settings.topic("alerts")
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
     for alert in (firing, resolved):
-        producer.send(alerts, orjson.dumps(alert.to_json()), key=alert.dedupe_key.encode()).get(30)
-    bad = producer.send(alerts, b'{"alert_id": "half an alert"}', partition=0).get(30)
+        value = orjson.dumps(alert.to_json())
+        producer.send(alerts, value, key=alert.dedupe_key.encode(),
+                      headers=[sign(SIGNING_KEY, value)]).get(30)
+    half = b'{"alert_id": "half an alert"}'
+    bad = producer.send(alerts, half, partition=0, headers=[sign(SIGNING_KEY, half)]).get(30)
     producer.close()
 
     stop, errors = threading.Event(), []

@@ -12,7 +12,7 @@ import grpc
 import pytest
 from genai_prices import Usage, calc_price
 
-from tests.conftest import KEY_A, KEY_B, PROJECT_A, Broker, Stack, wait_until
+from tests.conftest import INTERNAL_TOKEN, KEY_A, KEY_B, PROJECT_A, Broker, Stack, wait_until
 from tests.factories import invalid_events, valid_event
 from vigil.v1 import events_pb2 as pb
 from vigil.v1 import ingest_pb2, ingest_pb2_grpc
@@ -151,11 +151,14 @@ def test_a_poison_raw_record_is_dead_lettered_and_its_neighbours_stored(stack: S
     from kafka import KafkaConsumer, KafkaProducer
 
     from vigil.kafka import topics as t
+    from vigil.kafka.signing import sign
 
     bootstrap = stack.env["KAFKA_BOOTSTRAP_SERVERS"]
     raw = f"{stack.prefix}traces.raw"
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    meta = producer.send(raw, b"\xff\xfe definitely not protobuf", partition=2).get(30)
+    poison = b"\xff\xfe definitely not protobuf"  # signed: as if ingest had written it
+    meta = producer.send(raw, poison, partition=2,
+                         headers=[sign(INTERNAL_TOKEN.encode(), poison)]).get(30)
     producer.close()
     good = valid_event(99)
     asyncio.run(_emit(stack.target, good))

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from tests.conftest import Broker, wait_until
+from tests.conftest import INTERNAL_TOKEN, Broker, wait_until
 from tests.factories import valid_event
 from vigil.enrich.cost import PriceBook
 from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.events.wire import encode_enriched_batch
 from vigil.kafka import topics as t
+from vigil.kafka.signing import sign
 from vigil.settings import Settings
 from vigil.sink.store_writer import LocalStoreWriter
 from vigil.sink.writer import Batch, TraceSink
@@ -24,6 +25,7 @@ from vigil.store.migrate import migrate
 from vigil.v1 import events_pb2 as pb
 
 pytestmark = pytest.mark.integration
+SIGNING_KEY = INTERNAL_TOKEN.encode()
 
 
 class CrashBeforeCommit(TraceSink):
@@ -38,7 +40,7 @@ def _settings(broker: Broker, store_dir: Path) -> Settings:
                     clickhouse_database=f"t_{uuid.uuid4().hex[:8]}",
                     topic_prefix=f"r{uuid.uuid4().hex[:8]}.", kafka_session_timeout_ms=2000,
                     kafka_heartbeat_interval_ms=500, sink_batch_rows=100_000,
-                    sink_batch_seconds=0.3)
+                    sink_batch_seconds=0.3, internal_token=INTERNAL_TOKEN)  # type: ignore[arg-type]
 
 
 def _produce_enriched(settings: Settings, batches: int, per_batch: int) -> list[str]:
@@ -51,8 +53,9 @@ def _produce_enriched(settings: Settings, batches: int, per_batch: int) -> list[
         raw.received_at.GetCurrentTime()
         ids.extend(e.event_id for e in raw.events)
         outcome = enrich_record(raw.SerializeToString(), b % 4, b, config)
-        producer.send(settings.topic("traces.enriched"), encode_enriched_batch(outcome.records),
-                      partition=b % 4).get(30)
+        value = encode_enriched_batch(outcome.records)  # signed, as enrich writes it
+        producer.send(settings.topic("traces.enriched"), value, partition=b % 4,
+                      headers=[sign(SIGNING_KEY, value)]).get(30)
     producer.close()
     return ids
 
@@ -111,7 +114,8 @@ def test_an_unreadable_enriched_record_goes_to_the_dead_letter_topic(
     migrate(store, settings.retention_days)
     enriched = settings.topic("traces.enriched")
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
-    producer.send(enriched, b"\x00 not json", partition=1).get(30)
+    producer.send(enriched, b"\x00 not json", partition=1,
+                  headers=[sign(SIGNING_KEY, b"\x00 not json")]).get(30)
     producer.close()
     ids = _produce_enriched(settings, batches=2, per_batch=10)
 

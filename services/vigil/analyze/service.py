@@ -30,6 +30,7 @@ from vigil.analyze.history import SeriesHistory
 from vigil.analyze.model import AlertEvent, SliceKey, Ticket, TicketExample
 from vigil.analyze.tickets import TicketBook, issue_payload, ticket_row
 from vigil.kafka.producer import json_line_records
+from vigil.kafka.signing import internal_secret, sign
 from vigil.kafka.topics import Topics
 from vigil.logs import get_logger
 from vigil.metrics import ANALYZER_FAILURES
@@ -243,6 +244,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
                           heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms)
     lease.subscribe([topics.analyzer_lease])
     producer = KafkaProducer(bootstrap_servers=servers, acks="all", client_id="vigil-analyzer")
+    secret = internal_secret(settings)
     analyzer = Analyzer(settings, StoreReader(settings))
     next_run = time.monotonic()
     sent_tickets: set[tuple[str, int]] = set()
@@ -257,12 +259,12 @@ def run(settings: Settings, stop: threading.Event) -> None:
             if (outcome := safe_cycle(analyzer, datetime.now(UTC))) is None:
                 continue
             events, tickets = outcome
-            _publish(producer, topics.alerts, [e.to_json() for e in events])
-            _publish(producer, topics.tickets,
+            _publish(producer, secret, topics.alerts, [e.to_json() for e in events])
+            _publish(producer, secret, topics.tickets,
                      [ticket_row(t, str(uuid.uuid4())) for t in tickets])
             _post_tickets(settings, tickets, sent_tickets)
-            _publish(producer, topics.drift_report_html, analyzer.drift_html)
-            _publish(producer, topics.drift_reports, analyzer.drift_rows)
+            _publish(producer, secret, topics.drift_report_html, analyzer.drift_html)
+            _publish(producer, secret, topics.drift_reports, analyzer.drift_rows)
             log.info("analysis cycle", seconds=round(time.perf_counter() - started, 3),
                      slices=len(analyzer.history.slices()), alert_events=len(events),
                      tickets=len(tickets))
@@ -291,6 +293,8 @@ def _post_tickets(settings: Settings, tickets: list[Ticket], sent: set[tuple[str
                 time.sleep(0.5 * 2 ** attempt)
 
 
-def _publish(producer: KafkaProducer, topic: str, rows: list[dict[str, Any]]) -> None:
+def _publish(producer: KafkaProducer, secret: bytes, topic: str, rows: list[dict[str, Any]]
+             ) -> None:
+    """Rows as signed JSON-lines records, each confirmed."""
     for record in json_line_records([orjson.dumps(r) for r in rows]):
-        producer.send(topic, record).get(timeout=30)
+        producer.send(topic, record, headers=[sign(secret, record)]).get(timeout=30)

@@ -4,8 +4,10 @@ One Kafka record (a batch of events) is the unit that flows through faust:
 per-event faust calls would cost more than the work. Each raw record becomes
 one enriched record written to the SAME partition number of the enriched
 topic, awaited before the next record is read, so the source offset is only
-committed once its output is confirmed. Unreadable records and failing events
-go to `<raw topic>.dlq` with the reason and source position in headers; a record
+committed once its output is confirmed. A raw record must carry ingest's signature
+(vigil.kafka.signing); the app topic is authenticated by its API-key headers instead.
+Its output is signed. Unsigned or forged raw records, unreadable records and failing
+events go to `<raw topic>.dlq` with the reason and source position in headers; a record
 whose processing raises anything else is handled by the one poison policy
 (vigil.kafka.poison): tried again a bounded number of times, then dead-lettered.
 Transient Kafka errors are retried with backoff; nothing is acked unsent.
@@ -33,6 +35,7 @@ from vigil.events.validate import Limits
 from vigil.kafka import topics as t
 from vigil.kafka.poison import Poison, process
 from vigil.kafka.producer import dead_letter, send_lines
+from vigil.kafka.signing import check, internal_secret
 from vigil.logs import get_logger
 from vigil.metrics import ENRICH_EVENTS, ENRICH_PII, ENRICH_UNPRICED
 from vigil.settings import Settings
@@ -52,6 +55,7 @@ def enrich_config(settings: Settings) -> EnrichConfig:
 def build_app(settings: Settings) -> faust.App:
     topics = t.Topics.from_settings(settings)
     config = enrich_config(settings)
+    secret = internal_secret(settings)
     app = faust.App(
         settings.group("enrich"),
         broker=[f"kafka://{s.strip()}" for s in settings.kafka_bootstrap_servers.split(",")],
@@ -83,9 +87,7 @@ def build_app(settings: Settings) -> faust.App:
     @app.agent(raw, name="enrich-traces")
     async def enrich_traces(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            message = event.message
-            await handle_record(app, topics, config, message.value, message.partition,
-                                message.offset)
+            await handle_record(app, topics, config, secret, event.message)
 
     @app.agent(app_events, name="enrich-app-traces")
     async def enrich_app_traces(stream: faust.StreamT[bytes]) -> None:
@@ -96,7 +98,7 @@ def build_app(settings: Settings) -> faust.App:
             if isinstance(outcome, Poison):
                 await dead_letter(app, STAGE, source, m.value or b"", outcome.reason)
                 continue
-            await emit(app, topics, source, outcome)
+            await emit(app, topics, secret, source, outcome)
 
     return app
 
@@ -114,23 +116,30 @@ def _headers(raw: Any) -> dict[str, str]:
             for k, v in pairs}
 
 
+def enrich_raw_record(m: Any, secret: bytes, config: EnrichConfig) -> EnrichOutcome:
+    """One record of the raw topic, checked for ingest's signature, enriched."""
+    check(secret, m.headers, m.value)
+    return enrich_record(m.value, m.partition, m.offset, config)
+
+
 async def handle_record(app: faust.App, topics: t.Topics, config: EnrichConfig,
-                        value: bytes | None, partition: int, offset: int) -> None:
-    source = (topics.traces_raw, partition, offset)
-    outcome = process(lambda: enrich_record(value, partition, offset, config), STAGE)
+                        secret: bytes, m: Any) -> None:
+    source = (topics.traces_raw, m.partition, m.offset)
+    outcome = process(partial(enrich_raw_record, m, secret, config), STAGE)
     if isinstance(outcome, Poison):
-        await dead_letter(app, STAGE, source, value or b"", outcome.reason)
+        await dead_letter(app, STAGE, source, m.value or b"", outcome.reason)
         return
-    await emit(app, topics, source, outcome)
+    await emit(app, topics, secret, source, outcome)
 
 
-async def emit(app: faust.App, topics: t.Topics, source: tuple[str, int, int],
+async def emit(app: faust.App, topics: t.Topics, secret: bytes, source: tuple[str, int, int],
                outcome: EnrichOutcome) -> None:
     """Send the enriched records on, dead-letter the events that failed, count."""
     partition = source[1]
     if outcome.records:
         await send_lines(app, STAGE, topics.traces_enriched,
-                         [orjson.dumps(r) for r in outcome.records], partition=partition)
+                         [orjson.dumps(r) for r in outcome.records], secret,
+                         partition=partition)
     for failure in outcome.failures:
         one = pb.TraceBatch(project_id=outcome.project_id, events=[failure.event])
         await dead_letter(app, STAGE, source, one.SerializeToString(), failure.reason)

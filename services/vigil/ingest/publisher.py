@@ -5,7 +5,9 @@ one `TraceBatch` record, flushed when full or after a short linger; the
 partition is the one Kafka's default partitioner gives the trace id, so a
 trace stays in one partition. A caller's `publish` returns only once every
 record holding its events is acknowledged by the broker (acks=all), and
-raises `KafkaUnavailable` when that does not happen within the ack timeout.
+raises `KafkaUnavailable` when that does not happen within the ack timeout. Every
+record is signed with the internal secret (vigil.kafka.signing): the stages downstream
+take only signed records, so only ingest decides which project an event belongs to.
 Events wait for Kafka in memory only up to `ingest_max_pending_events`: past
 it `publish` raises `IngestOverloaded` before buffering anything.
 """
@@ -26,6 +28,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from vigil.ingest.admission import Admission, Overloaded
 from vigil.kafka.producer import json_line_records
+from vigil.kafka.signing import internal_secret, sign
 from vigil.kafka.topics import Topics, ensure_topics, partition_for
 from vigil.logs import get_logger
 from vigil.metrics import INGEST_PENDING_EVENTS
@@ -59,6 +62,7 @@ class TracePublisher:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._topics = Topics.from_settings(settings)
+        self._secret = internal_secret(settings)
         self._producer: AIOKafkaProducer | None = None
         self._partitions = 0
         self._pending: dict[tuple[str, int], _Pending] = {}
@@ -167,9 +171,10 @@ class TracePublisher:
         try:
             if self._producer is None:
                 raise KafkaUnavailable("Kafka connection was lost")
+            value = record.SerializeToString()
             await self._producer.send_and_wait(
-                self._topics.traces_raw, record.SerializeToString(), partition=partition
-            )
+                self._topics.traces_raw, value, partition=partition,
+                headers=[sign(self._secret, value)])
         except (KafkaError, KafkaUnavailable, OSError) as exc:
             log.warning("kafka write failed", error=str(exc), events=len(pending.events))
             await self._reset()
@@ -188,11 +193,12 @@ class TracePublisher:
         producer = self._producer
         if producer is None:
             raise KafkaUnavailable("Kafka connection was lost")
+        value = record.SerializeToString()
         try:
             await asyncio.wait_for(
                 producer.send_and_wait(
-                    self._topics.feedback, record.SerializeToString(),
-                    key=feedback.trace_id.encode(),
+                    self._topics.feedback, value, key=feedback.trace_id.encode(),
+                    headers=[sign(self._secret, value)],
                 ),
                 timeout=self._settings.ack_timeout_s,
             )
@@ -210,7 +216,8 @@ class TracePublisher:
             for record in json_line_records([orjson.dumps(r) for r in rows]):
                 await asyncio.wait_for(
                     producer.send_and_wait(self._topics.spans, record,
-                                           key=rows[0]["trace_id"].encode()),
+                                           key=rows[0]["trace_id"].encode(),
+                                           headers=[sign(self._secret, record)]),
                     timeout=self._settings.ack_timeout_s)
         except (TimeoutError, KafkaError, OSError) as exc:
             await self._reset()

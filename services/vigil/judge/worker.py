@@ -7,7 +7,10 @@ JSON lines for the sink. The agent awaits the judgments of a record before it
 takes the next one: while the judge endpoint is down, consumption pauses
 (backpressure) and memory stays bounded. At start-up the day's judge spend per
 project is read back from the scores topic, so a restart does not reset the
-budget. A record whose judging raises (other than a judge endpoint's own errors,
+budget. Every record read must carry a Vigil signature (vigil.kafka.signing): an
+unsigned or forged enriched record is dead-lettered unjudged, forged feedback is skipped
+(the sink dead-letters it), a forged score record is not counted as spend; all output is
+signed. A record whose judging raises (other than a judge endpoint's own errors,
 which become error judgments) is tried again a bounded number of times, then
 dead-lettered by the one poison policy (vigil.kafka.poison).
 """
@@ -34,6 +37,7 @@ from vigil.judge.stage import JudgeStage
 from vigil.kafka import topics as t
 from vigil.kafka.poison import Poison, process_async
 from vigil.kafka.producer import dead_letter, send_lines
+from vigil.kafka.signing import check, internal_secret, verify
 from vigil.logs import get_logger
 from vigil.settings import Settings
 
@@ -59,7 +63,9 @@ def build_stage(settings: Settings, config: JudgeConfig) -> JudgeStage:
 
 
 def spend_today(settings: Settings, topic: str) -> dict[str, float]:
-    """The judge cost per project written to the scores topic since 00:00 UTC."""
+    """The judge cost per project written to the scores topic since 00:00 UTC (records
+    without a valid signature do not count)."""
+    secret = internal_secret(settings)
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers.split(","),
                              enable_auto_commit=False, client_id="vigil-judge-budget")
     try:
@@ -78,18 +84,26 @@ def spend_today(settings: Settings, topic: str) -> dict[str, float]:
         while any(consumer.position(tp) < ends[tp] for tp in partitions):
             for records in consumer.poll(timeout_ms=1000).values():
                 for record in records:
-                    for line in (record.value or b"").split(b"\n"):
-                        row = orjson.loads(line) if line else {}
-                        if row.get("judge_cost"):
-                            spent[row["project_id"]] = spent.get(row["project_id"], 0.0) + \
-                                row["judge_cost"]
+                    _add_spend(spent, secret, record)
         return spent
     finally:
         consumer.close()
 
 
+def _add_spend(spent: dict[str, float], secret: bytes, record: Any) -> None:
+    if (refused := verify(secret, record.headers, record.value)) is not None:
+        log.warning("score record not counted as spend", stage=STAGE, reason=refused,
+                    partition=record.partition, offset=record.offset)
+        return
+    for line in (record.value or b"").split(b"\n"):
+        row = orjson.loads(line) if line else {}
+        if row.get("judge_cost"):
+            spent[row["project_id"]] = spent.get(row["project_id"], 0.0) + row["judge_cost"]
+
+
 def build_app(settings: Settings) -> faust.App:
     topics = t.Topics.from_settings(settings)
+    secret = internal_secret(settings)
     config = load_judge_config(settings)
     stage = build_stage(settings, config)
     today = datetime.now(UTC).date()
@@ -114,14 +128,14 @@ def build_app(settings: Settings) -> faust.App:
     async def judge_traces(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             m = event.message
-            rows = await process_async(partial(judge_record, stage, m.value), STAGE)
+            rows = await process_async(partial(judge_record, stage, secret, m), STAGE)
             if isinstance(rows, Poison):
                 await dead_letter(app, STAGE, (topics.traces_enriched, m.partition, m.offset),
                                   m.value or b"", f"cannot judge: {rows.reason}")
                 continue
             if rows:
                 await send_lines(app, STAGE, topics.judge_scores,
-                                 [orjson.dumps(r) for r in rows], partition=m.partition)
+                                 [orjson.dumps(r) for r in rows], secret, partition=m.partition)
 
     @app.agent(feedback, name="judge-negative-feedback")
     async def judge_negative_feedback(stream: faust.StreamT[bytes]) -> None:
@@ -129,32 +143,38 @@ def build_app(settings: Settings) -> faust.App:
             m = event.message
             if not config.always_include.negative_feedback:
                 continue
-            rows = await process_async(partial(judge_feedback, stage, m.value), STAGE)
+            rows = await process_async(partial(judge_feedback, stage, secret, m), STAGE)
             if isinstance(rows, Poison):
                 log.warning("feedback not judged", stage=STAGE, partition=m.partition,
                             offset=m.offset, reason=rows.reason)
                 continue  # the sink stores or dead-letters the feedback record itself
             if rows:
-                await send_lines(app, STAGE, topics.judge_scores, [orjson.dumps(r) for r in rows])
+                await send_lines(app, STAGE, topics.judge_scores,
+                                 [orjson.dumps(r) for r in rows], secret)
 
     @app.timer(interval=10.0)
     async def flush_sampling_counts() -> None:
         rows = stage.flush_counts()
         if rows:
-            await send_lines(app, STAGE, topics.judge_sampling, [orjson.dumps(r) for r in rows])
+            await send_lines(app, STAGE, topics.judge_sampling,
+                             [orjson.dumps(r) for r in rows], secret)
 
     return app
 
 
-async def judge_record(stage: JudgeStage, value: bytes | None) -> list[dict[str, Any]]:
-    """The score rows of one enriched-traces record (raises on a record it cannot judge)."""
-    return await stage.judge_records([doc for _, doc in decode_enriched_batch(value)])
+async def judge_record(stage: JudgeStage, secret: bytes, m: Any) -> list[dict[str, Any]]:
+    """The score rows of one enriched-traces record (raises on a record it cannot judge,
+    or that is not signed by enrich)."""
+    check(secret, m.headers, m.value)
+    return await stage.judge_records([doc for _, doc in decode_enriched_batch(m.value)])
 
 
-async def judge_feedback(stage: JudgeStage, value: bytes | None) -> list[dict[str, Any]]:
-    """The score rows for a trace that got negative feedback, or none."""
+async def judge_feedback(stage: JudgeStage, secret: bytes, m: Any) -> list[dict[str, Any]]:
+    """The score rows for a trace that got negative feedback, or none (raises on feedback
+    that is not signed by ingest)."""
+    check(secret, m.headers, m.value)
     try:
-        fb = decode_feedback(value)
+        fb = decode_feedback(m.value)
     except PayloadError:
         return []  # the sink dead-letters unreadable feedback
     negative = fb.kind in ("thumbs", "score") and fb.value < 0.5

@@ -1,4 +1,4 @@
-"""Sending from a faust stage: confirmed sends with retry, and dead-lettering."""
+"""Sending from a faust stage: confirmed sends with retry, signed output, dead-lettering."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import faust
 
 from vigil.kafka import topics as t
+from vigil.kafka.signing import sign
 from vigil.logs import get_logger
 from vigil.metrics import DEAD_LETTERS
 
@@ -34,7 +35,8 @@ async def send(app: faust.App, stage: str, topic: str, value: bytes,
 
 async def dead_letter(app: faust.App, stage: str, source: tuple[str, int, int], value: bytes,
                       reason: str) -> None:
-    """Send `value` to `<source topic>.dlq` with the reason and its origin in headers."""
+    """Send `value` to `<source topic>.dlq` with the reason and its origin in headers
+    (unsigned: it is what a consumer refused, see vigil.kafka.signing)."""
     topic, partition, offset = source
     log.warning("dead-lettered", stage=stage, topic=topic, partition=partition, offset=offset,
                 reason=reason)
@@ -67,7 +69,8 @@ def json_line_records(lines: list[bytes], max_bytes: int = MAX_RECORD_BYTES) -> 
 
 
 async def send_lines(app: faust.App, stage: str, topic: str, lines: list[bytes],
-                     partition: int | None = None) -> None:
-    """Send JSON lines as records small enough for Kafka, each confirmed."""
+                     secret: bytes, partition: int | None = None) -> None:
+    """Send JSON lines as records small enough for Kafka, each signed and confirmed."""
     for record in json_line_records(lines):
-        await send(app, stage, topic, record, partition=partition)
+        await send(app, stage, topic, record, partition=partition,
+                   headers=[sign(secret, record)])

@@ -1,8 +1,10 @@
 """The Kafka adapter of the notifier.
 
 Reads alert events (JSON lines) from `<prefix>alerts` in group `<prefix>notify`, one
-record at a time, and hands each alert to the Deliverer. Every delivery attempt goes
-as a JSON line to `<prefix>alert.deliveries`; a line that is not an alert, and a
+record at a time, and hands each alert to the Deliverer. A record without the
+analyzer's signature (vigil.kafka.signing) is dead-lettered whole and nothing of it is
+delivered. Every delivery attempt goes as a JSON line to `<prefix>alert.deliveries`
+(signed); a line that is not an alert, and a
 delivery that failed after its last try, go to `<prefix>alerts.dlq` with the reason in
 headers. The record's offset is committed only after all of that is confirmed, so a
 crash re-delivers (same X-Vigil-Delivery-Id) rather than loses. While deliveries are
@@ -25,6 +27,7 @@ from kafka.structs import OffsetAndMetadata
 from vigil.analyze.model import AlertEvent
 from vigil.kafka import topics as t
 from vigil.kafka.poison import Poison, process
+from vigil.kafka.signing import internal_secret, sign, verify
 from vigil.logs import get_logger
 from vigil.metrics import DEAD_LETTERS
 from vigil.notify.config import NotifyConfig, load_notify_config
@@ -45,6 +48,7 @@ def run(settings: Settings, config_path: Path | str, stop: threading.Event) -> N
 async def _consume(settings: Settings, config: NotifyConfig, stop: threading.Event) -> None:
     servers = settings.kafka_bootstrap_servers.split(",")
     source = settings.topic("alerts")
+    secret = internal_secret(settings)
     consumer = KafkaConsumer(
         source, bootstrap_servers=servers, group_id=settings.group(STAGE),
         client_id="vigil-notify", enable_auto_commit=False, auto_offset_reset="earliest",
@@ -61,7 +65,7 @@ async def _consume(settings: Settings, config: NotifyConfig, stop: threading.Eve
                     for record in records:
                         attempts.clear()
                         if not await _handle(deliverer, consumer, producer, settings, tp,
-                                             record, attempts, stop):
+                                             record, attempts, stop, secret):
                             return  # stopped mid-delivery: not committed, read again
     finally:
         consumer.close(autocommit=False)
@@ -71,18 +75,9 @@ async def _consume(settings: Settings, config: NotifyConfig, stop: threading.Eve
 
 async def _handle(deliverer: Deliverer, consumer: KafkaConsumer, producer: KafkaProducer,
                   settings: Settings, tp: TopicPartition, record: Any,
-                  attempts: list[dict[str, Any]], stop: threading.Event) -> bool:
+                  attempts: list[dict[str, Any]], stop: threading.Event, secret: bytes) -> bool:
     dead: list[tuple[bytes, str, str]] = []  # (value, reason, webhook)
-    alerts: list[AlertEvent] = []
-    lines = [line for line in (record.value or b"").split(b"\n") if line.strip()]
-    for n, line in enumerate(lines, 1):
-        decoded = process(partial(decode_alert, line), STAGE, permanent=(ValueError,))
-        if isinstance(decoded, Poison):
-            dead.append((line, f"line {n}: {decoded.reason}", ""))
-        else:
-            alerts.append(decoded)
-    if not lines:
-        dead.append((record.value or b"", "empty record: no alert", ""))
+    alerts = _alerts(record, secret, dead)
     task = asyncio.ensure_future(asyncio.gather(*(deliverer.deliver(a) for a in alerts)))
     while not task.done():
         await asyncio.wait({task}, timeout=0.5)
@@ -100,8 +95,9 @@ async def _handle(deliverer: Deliverer, consumer: KafkaConsumer, producer: Kafka
                              f"after {r.attempts} attempts: {r.error}", r.webhook))
     pending = []
     if attempts:
-        pending.append(producer.send(settings.topic("alert.deliveries"),
-                                     b"\n".join(orjson.dumps(a) for a in attempts)))
+        log_lines = b"\n".join(orjson.dumps(a) for a in attempts)
+        pending.append(producer.send(settings.topic("alert.deliveries"), log_lines,
+                                     headers=[sign(secret, log_lines)]))
     for value, reason, webhook in dead:
         log.warning("dead-lettered", stage=STAGE, topic=tp.topic, partition=tp.partition,
                     offset=record.offset, reason=reason)
@@ -119,3 +115,22 @@ async def _handle(deliverer: Deliverer, consumer: KafkaConsumer, producer: Kafka
     except CommitFailedError as exc:  # revoked meanwhile: the new owner re-delivers it
         log.warning("commit failed after a rebalance", stage=STAGE, error=str(exc))
     return True
+
+
+def _alerts(record: Any, secret: bytes, dead: list[tuple[bytes, str, str]]) -> list[AlertEvent]:
+    """The alerts of one record; what is not an alert goes to `dead` with the reason (the
+    whole record when it is not signed by the analyzer)."""
+    if (refused := verify(secret, record.headers, record.value)) is not None:
+        dead.append((record.value or b"", refused, ""))
+        return []
+    alerts: list[AlertEvent] = []
+    lines = [line for line in (record.value or b"").split(b"\n") if line.strip()]
+    for n, line in enumerate(lines, 1):
+        decoded = process(partial(decode_alert, line), STAGE, permanent=(ValueError,))
+        if isinstance(decoded, Poison):
+            dead.append((line, f"line {n}: {decoded.reason}", ""))
+        else:
+            alerts.append(decoded)
+    if not lines:
+        dead.append((record.value or b"", "empty record: no alert", ""))
+    return alerts

@@ -3,6 +3,9 @@
 Tables: traces (enriched traces topic), scores and judge_sampling (the judge's
 topics), feedback (feedback topic).
 
+Every record must carry a Vigil signature (vigil.kafka.signing): an unsigned or
+forged one is dead-lettered with the reason and never stored, like an unreadable one.
+
 At-least-once from Kafka, exactly-once in the store: a batch is written, then
 its offsets are committed. If the process dies in between, the batch is read
 again and the rows already stored are recognised by id (`event_id`,
@@ -33,6 +36,7 @@ from kafka.structs import OffsetAndMetadata
 from vigil.events.wire import decode_enriched_batch, decode_feedback
 from vigil.kafka import topics as t
 from vigil.kafka.poison import Poison, process
+from vigil.kafka.signing import check, internal_secret
 from vigil.logs import get_logger
 from vigil.metrics import (
     DEAD_LETTERS,
@@ -95,6 +99,7 @@ class TraceSink:
     def __init__(self, settings: Settings, writer: StoreWriter) -> None:
         self._settings = settings
         self._writer = writer
+        self._secret = internal_secret(settings)
         self._topics = t.Topics.from_settings(settings)
         self._specs = {self._topics.traces_enriched: TRACES, self._topics.judge_scores: SCORES,
                        self._topics.judge_sampling: JUDGE_SAMPLING, self._topics.spans: SPANS,
@@ -183,6 +188,7 @@ class TraceSink:
 
     def _lines(self, tp: TopicPartition, message: Any) -> tuple[TableSpec, list[Line]]:
         """The rows of one record (pure; raises on a record that cannot be stored)."""
+        check(self._secret, message.headers, message.value)
         if tp.topic == self._topics.feedback:
             return FEEDBACK, [feedback_line(decode_feedback(message.value), tp.partition,
                                             message.offset)]
