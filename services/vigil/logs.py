@@ -9,10 +9,21 @@ from typing import TextIO
 import structlog
 
 
+class _CurrentStderr:
+    """Whatever sys.stderr is when a line is written: a CLI runner or a test may swap it
+    and close the one it had, and logging must not keep writing to the closed one."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(level: str = "INFO", fmt: str = "json", service: str = "vigil",
                       stream: TextIO | None = None) -> None:
-    """Log to `stream` (default: stderr)."""
-    out = stream or sys.stderr
+    """Log to `stream` (default: the process's stderr at the time of each line)."""
+    out: TextIO = stream or _CurrentStderr()  # type: ignore[assignment]
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
     )
