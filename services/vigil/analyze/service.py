@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import orjson
@@ -37,6 +37,24 @@ from vigil.settings import Settings
 
 log = get_logger(__name__)
 TICKET_SIGNALS = {"quality_drop", "negative_feedback", "input_drift", "output_drift"}
+
+
+class AnalysisReader(Protocol):
+    """What a cycle reads from the store (StoreReader over the read API; a backtest's
+    HistoryReader; in-memory readers in tests and benches)."""
+
+    def series(self, since: datetime, until: datetime) -> list[dict[str, Any]]: ...
+
+    def ticket_states(self) -> dict[str, tuple[str, str]]: ...
+
+    def sample(self, key: SliceKey, since: datetime, until: datetime, limit: int
+               ) -> list[dict[str, Any]]: ...
+
+    def spend(self, budget: Budget, since: datetime, until: datetime
+              ) -> tuple[float, float]: ...
+
+    def examples(self, obs: Observation, since: datetime, until: datetime
+                 ) -> list[dict[str, Any]]: ...
 
 
 class StoreReader:
@@ -86,7 +104,7 @@ class StoreReader:
 
 
 class Analyzer:
-    def __init__(self, settings: Settings, reader: StoreReader) -> None:
+    def __init__(self, settings: Settings, reader: AnalysisReader) -> None:
         self.settings = settings
         self.reader = reader
         self.history = SeriesHistory()
