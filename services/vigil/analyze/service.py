@@ -104,8 +104,12 @@ class StoreReader:
 
 
 class Analyzer:
-    def __init__(self, settings: Settings, reader: AnalysisReader) -> None:
+    def __init__(self, settings: Settings, reader: AnalysisReader,
+                 evidently_reports: bool = True) -> None:
+        """`evidently_reports=False` (backtests) skips the HTML reports of drift
+        findings: they are published for people and change no alert."""
         self.settings = settings
+        self._evidently_reports = evidently_reports
         self.reader = reader
         self.history = SeriesHistory()
         self.alerts = AlertBook(cooldown=timedelta(minutes=settings.analyzer_cooldown_minutes))
@@ -159,7 +163,7 @@ class Analyzer:
                 continue
             report, observations = check_drift(key, reference, current, s.drift_min_samples)
             evidently = None
-            if observations:
+            if observations and self._evidently_reports:
                 evidently = _evidently_or_none(key, reference, current)
                 for obs in observations:
                     self._drift_reports[obs.dedupe_key] = report.to_json()
