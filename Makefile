@@ -90,6 +90,7 @@ bench: $(STAMP)  ## measure everything and print the table vs the targets (see b
 	$(BIN)/python -m bench.judge_evaluators
 	$(BIN)/python -m bench.detectors
 	$(BIN)/python -m bench.analyzer
+	$(BIN)/python -m bench.backtest
 	$(BIN)/python -m bench.dashboard_queries
 	$(BIN)/python -m bench.report
 

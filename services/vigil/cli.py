@@ -7,6 +7,7 @@ import dataclasses
 import signal
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
@@ -118,16 +119,51 @@ def judge() -> None:
     run(settings)
 
 
-@app.command()
-def analyze() -> None:
+analyze_app = typer.Typer(invoke_without_command=True, help=(
+    "Run the analyzer (no subcommand): anomalies per slice -> alerts, persistent quality "
+    "problems -> retraining tickets (one instance acts when several run). "
+    "`vigil analyze backtest` replays it over stored history."))
+app.add_typer(analyze_app, name="analyze")
+
+
+@analyze_app.callback()
+def analyze(ctx: typer.Context) -> None:
     """Run the analyzer: anomalies per slice -> alerts, persistent quality problems ->
     retraining tickets (one instance acts when several run)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from vigil.analyze.service import run
     from vigil.kafka.topics import ensure_topics
 
     settings = _setup("analyze")
     ensure_topics(settings)
     run(settings, _stop_on_signals())
+
+
+@analyze_app.command("backtest")
+def analyze_backtest(
+    start: Annotated[str, typer.Option("--from", help="Start, ISO 8601 (UTC if no zone).")],
+    end: Annotated[str, typer.Option("--to", help="End, ISO 8601 (UTC if no zone).")],
+    rules: Annotated[Path | None, typer.Option(
+        help="Threshold rules YAML (default: VIGIL_ANALYZER_RULES_FILE).")] = None,
+    budgets: Annotated[Path | None, typer.Option(
+        help="Budgets YAML (default: VIGIL_BUDGETS_FILE).")] = None,
+    json_file: Annotated[Path | None, typer.Option(
+        "--json", help="Also write every alert event to this file (a JSON list).")] = None,
+) -> None:
+    """Replay the analyzer over stored history on a simulated clock and print every alert
+    it would have fired and resolved. Reads through the read API (VIGIL_API_URL, with
+    VIGIL_INTERNAL_TOKEN as the analyzer does); pages no one and writes nothing."""
+    from vigil.analyze.backtest_cli import backtest_command
+
+    configure_logging("WARNING", "console", "backtest")
+    update: dict[str, Any] = {}
+    if rules is not None:
+        update["analyzer_rules_file"] = rules
+    if budgets is not None:
+        update["budgets_file"] = budgets
+    raise typer.Exit(backtest_command(Settings().model_copy(update=update), start, end,
+                                      json_file))
 
 
 @app.command()

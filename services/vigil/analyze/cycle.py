@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from vigil.analyze.alerting import Observation
-from vigil.analyze.detect.anomaly import SIGNALS, detect_series
+from vigil.analyze.detect.anomaly import SIGNALS, SignalSpec, detect_series
 from vigil.analyze.detect.rules import ThresholdRule, check_rules
 from vigil.analyze.detect.series import Finding
 from vigil.analyze.history import METRICS, SeriesHistory
@@ -45,12 +45,18 @@ def observe(history: SeriesHistory, now: datetime, window_minutes: int,
             window = series.reindex(window_index)
             past = series[series.index < start]
             counts = None
-            if spec.metric in COUNTS:
-                counts = history.series(key, COUNTS[spec.metric]).reindex(window_index)
+            if (count_metric := counts_of(spec)) is not None:
+                counts = history.series(key, count_metric).reindex(window_index)
             finding = detect_series(past, window, signal, counts=counts)
             if finding is not None:
                 found.append(_observation(key, signal, finding, start.to_pydatetime()))
     return found
+
+
+def counts_of(spec: SignalSpec) -> str | None:
+    """The series of event counts behind a signal's minutes: the rate's denominator,
+    or the requests for any signal with a `min_count` floor (cost, latency)."""
+    return COUNTS.get(spec.metric) or ("requests" if spec.min_count > 0 else None)
 
 
 def _rule_observations(history: SeriesHistory, key: SliceKey, rules: list[ThresholdRule],

@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import orjson
@@ -38,6 +38,24 @@ from vigil.settings import Settings
 
 log = get_logger(__name__)
 TICKET_SIGNALS = {"quality_drop", "negative_feedback", "input_drift", "output_drift"}
+
+
+class AnalysisReader(Protocol):
+    """What a cycle reads from the store (StoreReader over the read API; a backtest's
+    HistoryReader; in-memory readers in tests and benches)."""
+
+    def series(self, since: datetime, until: datetime) -> list[dict[str, Any]]: ...
+
+    def ticket_states(self) -> dict[str, tuple[str, str]]: ...
+
+    def sample(self, key: SliceKey, since: datetime, until: datetime, limit: int
+               ) -> list[dict[str, Any]]: ...
+
+    def spend(self, budget: Budget, since: datetime, until: datetime
+              ) -> tuple[float, float]: ...
+
+    def examples(self, obs: Observation, since: datetime, until: datetime
+                 ) -> list[dict[str, Any]]: ...
 
 
 class StoreReader:
@@ -87,8 +105,12 @@ class StoreReader:
 
 
 class Analyzer:
-    def __init__(self, settings: Settings, reader: StoreReader) -> None:
+    def __init__(self, settings: Settings, reader: AnalysisReader,
+                 evidently_reports: bool = True) -> None:
+        """`evidently_reports=False` (backtests) skips the HTML reports of drift
+        findings: they are published for people and change no alert."""
         self.settings = settings
+        self._evidently_reports = evidently_reports
         self.reader = reader
         self.history = SeriesHistory()
         self.alerts = AlertBook(cooldown=timedelta(minutes=settings.analyzer_cooldown_minutes))
@@ -142,7 +164,7 @@ class Analyzer:
                 continue
             report, observations = check_drift(key, reference, current, s.drift_min_samples)
             evidently = None
-            if observations:
+            if observations and self._evidently_reports:
                 evidently = _evidently_or_none(key, reference, current)
                 for obs in observations:
                     self._drift_reports[obs.dedupe_key] = report.to_json()

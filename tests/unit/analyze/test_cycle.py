@@ -14,7 +14,8 @@ from vigil.analyze.history import SeriesHistory
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 
-def _history(latency_from_minute: int | None = None, days: int = 3) -> SeriesHistory:
+def _history(latency_from_minute: int | None = None, days: int = 3,
+             traces_per_minute: int | None = None) -> SeriesHistory:
     rng = np.random.default_rng(7)
     history = SeriesHistory()
     points = []
@@ -25,7 +26,8 @@ def _history(latency_from_minute: int | None = None, days: int = 3) -> SeriesHis
         points.append({
             "project_id": "p", "app": "bot", "model": "gpt-4o",
             "minute": minute.strftime("%Y-%m-%d %H:%M:%S"),
-            "traces": int(rng.poisson(60)), "cost_usd": float(rng.normal(0.5, 0.02)),
+            "traces": int(rng.poisson(60)) if traces_per_minute is None else traces_per_minute,
+            "cost_usd": float(rng.normal(1.5 if late else 0.5, 0.02)),
             "latency_p95_ms": float(rng.normal(2400 if late else 800, 40)),
             "errors": int(rng.poisson(0.3)), "judgments": 3,
             "mean_score": float(rng.normal(0.85, 0.02)), "feedback": 2,
@@ -41,11 +43,22 @@ def test_steady_traffic_observes_nothing() -> None:
 
 def test_a_latency_regression_fires_one_alert() -> None:
     found = observe(_history(latency_from_minute=15), NOW, window_minutes=15)
-    assert [o.signal for o in found] == ["latency_regression"]
+    assert sorted(o.signal for o in found) == ["cost_spike", "latency_regression"]
+    found = [o for o in found if o.signal == "latency_regression"]
     [event] = AlertBook().update(found, NOW)
     assert event.status == "firing"
     assert event.dedupe_key == "p:latency_regression:app=bot,model=gpt-4o"
     assert event.title == "p95 latency of bot/gpt-4o is 3.0x normal"
+
+
+def test_cost_and_latency_need_min_count_requests_in_the_window() -> None:
+    """The same tripled cost and latency on a slice of 1 request a minute (15 in the
+    window, under the presets' min_count of 30) is noise, not a page."""
+    small = _history(latency_from_minute=15, traces_per_minute=1)
+    assert observe(small, NOW, window_minutes=15) == []
+    enough = _history(latency_from_minute=15, traces_per_minute=2)   # 30 in the window
+    assert sorted(o.signal for o in observe(enough, NOW, window_minutes=15)) == \
+        ["cost_spike", "latency_regression"]
 
 
 def test_threshold_rules_fire_beside_the_detectors(tmp_path) -> None:  # type: ignore[no-untyped-def]
