@@ -116,6 +116,10 @@ class TracePublisher:
             await asyncio.wait_for(self.connect(), timeout=self._settings.ack_timeout_s)
         except TimeoutError as exc:
             raise KafkaUnavailable("Kafka is not reachable") from exc
+        # A failed send of another call may have reset the connection while this one was
+        # resumed; from here to the last _add nothing awaits, so the check holds for them.
+        if not self.connected:
+            raise KafkaUnavailable("the Kafka connection was reset; retry with the same ids")
         if refusal := self.admission.take(len(events)):
             raise IngestOverloaded(refusal)
         INGEST_PENDING_EVENTS.set(self.admission.pending)
