@@ -185,7 +185,13 @@ class ApiServer:
 @contextmanager
 def seeded_api(store_dir: Path, database: str, budgets: list[Budget]
                ) -> Iterator[tuple[ApiServer, Seeded, Store]]:
-    """A fresh database in the test process's store, seeded, served over real HTTP."""
+    """A fresh database in the test process's store, seeded, served over real HTTP.
+
+    Dropped first: a module's fixture may be set up twice in one session (a random test
+    order can split a module), and seeding twice would double every count."""
+    store = open_store(Settings(data_dir=store_dir, clickhouse_database=database))
+    store.command(f"DROP DATABASE IF EXISTS `{database}`")
+    store.close()
     store = open_store(Settings(data_dir=store_dir, clickhouse_database=database))
     migrate(store, 90)
     data = seed(store, utc_now())

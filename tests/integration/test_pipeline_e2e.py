@@ -12,18 +12,32 @@ import grpc
 import pytest
 from genai_prices import Usage, calc_price
 
-from tests.conftest import INTERNAL_TOKEN, KEY_A, KEY_B, PROJECT_A, Broker, Stack, wait_until
+from tests.conftest import (
+    INTERNAL_TOKEN,
+    KEY_A,
+    KEY_B,
+    PROJECT_A,
+    PROJECT_B,
+    Broker,
+    Stack,
+    wait_until,
+)
 from tests.factories import invalid_events, valid_event
 from vigil.v1 import events_pb2 as pb
 from vigil.v1 import ingest_pb2, ingest_pb2_grpc
 
 pytestmark = pytest.mark.integration
 AUTH_A = (("authorization", f"Bearer {KEY_A}"),)
+# The counting test has a project of its own: the other tests of the module store traces
+# in project A, and in a random order they may run first.
+KEY_C, PROJECT_C = "test-key-c", "project-c"
+AUTH_C = (("authorization", f"Bearer {KEY_C}"),)
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, broker: Broker) -> Iterator[Stack]:
-    s = Stack(tmp_path_factory.mktemp("e2e"), broker.bootstrap)
+    s = Stack(tmp_path_factory.mktemp("e2e"), broker.bootstrap, VIGIL_API_KEYS=(
+        f"{KEY_A}={PROJECT_A},{KEY_B}={PROJECT_B},{KEY_C}={PROJECT_C}"))
     s.start("sink", "enrich", "ingest")
     yield s
     s.stop()
@@ -34,11 +48,11 @@ async def _send_all(target: str, events: list[pb.TraceEvent],
     async with grpc.aio.insecure_channel(target) as channel:
         stub = ingest_pb2_grpc.IngestServiceStub(channel)
         emit, batch, stream = events[:300], events[300:700], events[700:]
-        await asyncio.gather(*(stub.Emit(ingest_pb2.EmitRequest(event=e), metadata=AUTH_A,
+        await asyncio.gather(*(stub.Emit(ingest_pb2.EmitRequest(event=e), metadata=AUTH_C,
                                          timeout=30) for e in emit))
         batch_responses = [
             await stub.EmitBatch(ingest_pb2.EmitBatchRequest(events=batch[i:i + 100]),
-                                 metadata=AUTH_A, timeout=30)
+                                 metadata=AUTH_C, timeout=30)
             for i in range(0, len(batch), 100)
         ]
 
@@ -46,16 +60,16 @@ async def _send_all(target: str, events: list[pb.TraceEvent],
             for i in range(0, len(stream), 100):
                 yield ingest_pb2.EmitBatchRequest(events=stream[i:i + 100])
 
-        stream_response = await stub.EmitStream(messages(), metadata=AUTH_A, timeout=30)
+        stream_response = await stub.EmitStream(messages(), metadata=AUTH_C, timeout=30)
         # half of the invalid events one by one, half in a batch with valid neighbours
         singles, in_batch = invalid[:10], invalid[10:]
         single_errors = []
         for field, event in singles:
             with pytest.raises(grpc.aio.AioRpcError) as err:
-                await stub.Emit(ingest_pb2.EmitRequest(event=event), metadata=AUTH_A, timeout=30)
+                await stub.Emit(ingest_pb2.EmitRequest(event=event), metadata=AUTH_C, timeout=30)
             single_errors.append((field, err.value))
         mixed = await stub.EmitBatch(
-            ingest_pb2.EmitBatchRequest(events=[e for _, e in in_batch]), metadata=AUTH_A,
+            ingest_pb2.EmitBatchRequest(events=[e for _, e in in_batch]), metadata=AUTH_C,
             timeout=30)
         return {"batch": batch_responses, "stream": stream_response,
                 "single_errors": single_errors, "mixed": mixed}
@@ -81,12 +95,12 @@ def test_events_reach_the_store_once_with_cost_and_feedback(stack: Stack) -> Non
     feedback_on = events[:40]
     asyncio.run(_send_feedback(stack.target, feedback_on))
 
-    stats = wait_until(lambda: (s := stack.get("/v1/stats"))["traces"] >= 1000
+    stats = wait_until(lambda: (s := stack.get("/v1/stats", key=KEY_C))["traces"] >= 1000
                        and s["feedback"] >= 40 and s, 120, "1,000 traces and 40 feedback")
     assert stats["traces"] == 1000
     assert stats["distinct_event_ids"] == 1000
     assert stats["feedback"] == 40
-    assert stats["project_id"] == PROJECT_A
+    assert stats["project_id"] == PROJECT_C
 
     expected: dict[str, float] = defaultdict(float)
     for e in events:
@@ -99,7 +113,7 @@ def test_events_reach_the_store_once_with_cost_and_feedback(stack: Stack) -> Non
     for model, cost in expected.items():
         assert stored[model] == pytest.approx(cost, rel=1e-9), model
 
-    trace = stack.get(f"/v1/traces/{events[0].trace_id}")
+    trace = stack.get(f"/v1/traces/{events[0].trace_id}", key=KEY_C)
     assert [c["event_id"] for c in trace["calls"]] == [events[0].event_id]
     assert [f["kind"] for f in trace["feedback"]] == ["thumbs"]
 
@@ -114,7 +128,7 @@ async def _send_feedback(target: str, events: list[pb.TraceEvent]) -> None:
             await stub.SubmitFeedback(ingest_pb2.SubmitFeedbackRequest(
                 feedback=pb.FeedbackEvent(trace_id=e.trace_id, kind=pb.FEEDBACK_KIND_THUMBS,
                                           value=1.0, user_id=e.user_id)),
-                metadata=AUTH_A, timeout=30)
+                metadata=AUTH_C, timeout=30)
 
 
 def test_no_key_or_a_wrong_key_is_unauthenticated(stack: Stack) -> None:
