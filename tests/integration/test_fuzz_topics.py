@@ -12,10 +12,11 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import given
 from hypothesis import strategies as st
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
 from tests.chaos import record_fault
 from tests.conftest import INTERNAL_TOKEN, PROJECT_A, Broker, Stack, wait_until
+from tests.dead_letters import dead_letters
 from tests.factories import valid_event
 from tests.fuzz import FUZZ_TOPICS
 from vigil.kafka import topics as t
@@ -83,29 +84,6 @@ def _mutate(record: bytes, seed: int) -> bytes:
     return bytes(body)
 
 
-def _dead_letters(stack: Stack, topics: list[str]) -> dict[tuple[str, int, int], str]:
-    """(source topic, partition, offset) -> reason of every dead letter of these topics
-    (read without a consumer group: joining one is slow on the embedded broker)."""
-    consumer = KafkaConsumer(bootstrap_servers=stack.env["KAFKA_BOOTSTRAP_SERVERS"],
-                             enable_auto_commit=False)
-    found = {}
-    try:
-        partitions = [TopicPartition(topic, p) for topic in topics
-                      for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        while any(consumer.position(tp) < ends[tp] for tp in partitions):
-            for records in consumer.poll(timeout_ms=1000).values():
-                for m in records:
-                    h = {k: v.decode() for k, v in m.headers}
-                    found[(h[t.H_SOURCE_TOPIC], int(h[t.H_SOURCE_PARTITION]),
-                           int(h[t.H_SOURCE_OFFSET]))] = h[t.H_REASON]
-    finally:
-        consumer.close()
-    return found
-
-
 @FUZZ_TOPICS
 @given(payloads=st.lists(garbage, min_size=2, max_size=2), seed=st.integers(0, 10_000))
 def test_bad_records_are_dead_lettered_and_good_ones_stored(
@@ -131,7 +109,7 @@ def test_bad_records_are_dead_lettered_and_good_ones_stored(
     reasons: dict[tuple[str, int, int], str] = {}
 
     def all_dead() -> bool:
-        reasons.update(_dead_letters(stack, dlqs))
+        reasons.update(dead_letters(stack.env["KAFKA_BOOTSTRAP_SERVERS"], dlqs))
         return set(sent) <= set(reasons)
 
     try:
@@ -166,8 +144,9 @@ def test_a_record_that_makes_a_stage_raise_is_dead_lettered_and_the_partition_go
                   headers=_signed(stack, topics.traces_raw, good)).get(30)
 
     source = (topics.feedback, meta.partition, meta.offset)
-    reasons = wait_until(lambda: (found := _dead_letters(stack, [t.dlq(topics.feedback)]))
-                         .get(source) and found, 90, "the poison record dead-lettered")
+    bootstrap, dlq = stack.env["KAFKA_BOOTSTRAP_SERVERS"], [t.dlq(topics.feedback)]
+    reasons = wait_until(lambda: (found := dead_letters(bootstrap, dlq)).get(source) and found,
+                         90, "the poison record dead-lettered")
     assert reasons[source].startswith(("OSError", "OverflowError", "ValueError")), reasons
     wait_until(lambda: stack.get("/v1/stats")["traces"] >= stored_before + 20, 90,
                "the traces sent after the poison record stored")

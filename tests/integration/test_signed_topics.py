@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
 from tests.conftest import INTERNAL_TOKEN, KEY_B, PROJECT_B, Broker, Stack, wait_until
+from tests.dead_letters import dead_letters
 from tests.factories import valid_event
 from vigil.enrich.cost import PriceBook
 from vigil.enrich.stage import EnrichConfig, enrich_record
@@ -60,24 +61,9 @@ def _feedback(feedback_id: str, trace_id: str) -> bytes:
 
 
 def _reasons(stack: Stack, topic: str) -> dict[int, str]:
-    """Source offset -> reason of every dead letter of `topic` (read without a group)."""
-    consumer = KafkaConsumer(bootstrap_servers=stack.env["KAFKA_BOOTSTRAP_SERVERS"],
-                             enable_auto_commit=False)
-    found: dict[int, str] = {}
-    try:
-        partitions = [TopicPartition(t.dlq(topic), p)
-                      for p in consumer.partitions_for_topic(t.dlq(topic)) or ()]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        while any(consumer.position(tp) < ends[tp] for tp in partitions):
-            for records in consumer.poll(timeout_ms=1000).values():
-                for m in records:
-                    h = {k: v.decode() for k, v in m.headers}
-                    found[int(h[t.H_SOURCE_OFFSET])] = h[t.H_REASON]
-    finally:
-        consumer.close()
-    return found
+    """Source offset -> reason of every dead letter of `topic` (all on partition 0)."""
+    found = dead_letters(stack.env["KAFKA_BOOTSTRAP_SERVERS"], [t.dlq(topic)])
+    return {offset: reason for (_, _, offset), reason in found.items()}
 
 
 def _send(producer: KafkaProducer, topic: str, kind: str, value: bytes) -> int:
