@@ -71,9 +71,12 @@ def make_private(path: Path) -> None:
     """The embedded store's folder and everything in it readable by this user only: this
     process creates its files with umask 077, and files of older runs are fixed once."""
     os.umask(0o077)
+    if path.is_dir() and not path.stat().st_mode & 0o077:
+        return  # made private by an earlier start: no walk over every part file
     path.mkdir(parents=True, exist_ok=True)
-    for folder, dirs, files in os.walk(path):
-        for name in (folder, *(os.path.join(folder, n) for n in (*dirs, *files))):
+    # bottom-up, the store folder last: a fix cut short is redone at the next start
+    for folder, _, files in os.walk(path, topdown=False):
+        for name in (*(os.path.join(folder, n) for n in files), folder):
             mode = os.lstat(name).st_mode
             if mode & 0o077 and not os.path.islink(name):
                 os.chmod(name, mode & ~0o077)
