@@ -4,6 +4,7 @@ terminal summary, and kept in test-artifacts/chaos.json for the closing note."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,12 +41,14 @@ def record_fault(fault: str, *, sent: int, accepted: int, stored: int | None,
     print(f"\n{record.line()}", flush=True)
     RECORDED.append(record)
     ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        kept = {r["fault"]: r for r in json.loads(ARTIFACT.read_text())}
-    except (OSError, ValueError):
-        kept = {}
-    kept[fault] = asdict(record)
-    ARTIFACT.write_text(json.dumps(list(kept.values()), indent=2, default=str) + "\n")
+    with open(ARTIFACT.with_suffix(".lock"), "w") as lock:  # test workers write it in turn
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            kept = {r["fault"]: r for r in json.loads(ARTIFACT.read_text())}
+        except (OSError, ValueError):
+            kept = {}
+        kept[fault] = asdict(record)
+        ARTIFACT.write_text(json.dumps(list(kept.values()), indent=2, default=str) + "\n")
     return record
 
 

@@ -22,14 +22,33 @@ from vigil.kafka.broker import start_broker, wait_for_port
 T = TypeVar("T")
 
 
+_CHAOS_LINES: list[str] = []  # gathered from every test report: also a worker's under xdist
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A test's fault records travel with its report, so the process that prints the
+    summary (the xdist controller, or the one process) sees them."""
+    from tests.chaos import RECORDED
+
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    while RECORDED:
+        report.user_properties.append(("chaos", RECORDED.pop(0).line()))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _CHAOS_LINES.extend(value for name, value in report.user_properties if name == "chaos")
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """The reliability suite's one line per fault, also without `-s`."""
-    from tests.chaos import ARTIFACT, RECORDED
+    from tests.chaos import ARTIFACT
 
-    if RECORDED:
+    if _CHAOS_LINES:
         terminalreporter.section("reliability suite (chaos)")
-        for record in RECORDED:
-            terminalreporter.write_line(record.line())
+        for line in _CHAOS_LINES:
+            terminalreporter.write_line(line)
         terminalreporter.write_line(f"written to {ARTIFACT}")
 
 KEY_A, PROJECT_A = "test-key-a", "project-a"

@@ -6,6 +6,7 @@ it ahead of time; the checkov tests make it on first use.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import subprocess
@@ -39,10 +40,18 @@ class Finding:
 
 
 def ensure_checkov() -> Path:
-    """The checkov executable, installing it into .venv-checkov when the stamp is missing."""
+    """The checkov executable, installing it into .venv-checkov when the stamp is missing.
+    A lock beside the virtualenv lets one test worker build it while the others wait."""
     binary = VENV / "bin" / "checkov"
-    if STAMP.exists() and binary.exists():
-        return binary
+    VENV.parent.mkdir(parents=True, exist_ok=True)
+    with open(VENV.parent / ".venv-checkov.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (STAMP.exists() and binary.exists()):
+            _build()
+    return binary
+
+
+def _build() -> None:
     shutil.rmtree(VENV, ignore_errors=True)
     steps = [[sys.executable, "-m", "venv", str(VENV)],
              [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet",
@@ -58,7 +67,6 @@ def ensure_checkov() -> Path:
                 f"cannot create the checkov virtualenv {VENV} ({' '.join(step)} exited "
                 f"{done.returncode}); the package registry must be reachable:\n{tail}")
     STAMP.touch()
-    return binary
 
 
 def scan(directory: Path, frameworks: tuple[str, ...]) -> list[Finding]:
