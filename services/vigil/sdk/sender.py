@@ -24,6 +24,9 @@ Contract
   the spill directory, else is dropped as ``closed``.
 - The thread never dies of an error: an unexpected exception is counted in
   ``last_error`` and the loop continues.
+- Time is an input: ``clock`` (monotonic seconds), ``pause`` (wait up to N seconds,
+  True when stopping) and ``jitter`` (the backoff's random factor) default to the real
+  ones; tests drive them.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,11 +70,15 @@ class SenderConfig:
 
 class Sender(threading.Thread):
     def __init__(self, items: queue.Queue[object], transport: Transport, counters: Counters,
-                 config: SenderConfig) -> None:
+                 config: SenderConfig, *, clock: Callable[[], float] = time.monotonic,
+                 pause: Callable[[float], bool] | None = None,
+                 jitter: Callable[[], float] = lambda: random.uniform(0.5, 1.0)) -> None:
         super().__init__(name="vigil-sdk-sender", daemon=True)
         self._queue, self._transport = items, transport
         self._counters, self._config = counters, config
         self._stopping = threading.Event()
+        self._clock, self._jitter = clock, jitter
+        self._pause = pause or self._stopping.wait
         self._closing = False  # set once stopping: nothing is held any more
         self._urgent = 0  # flushes waiting: do not linger to fill batches
         self._urgent_lock = threading.Lock()
@@ -110,7 +118,7 @@ class Sender(threading.Thread):
             except Exception as exc:  # never let the thread die; count and go on
                 self._counters.note_error(exc)
                 log.exception("vigil sdk: unexpected error in the sender thread")
-                self._stopping.wait(0.1)
+                self._pause(0.1)
         try:
             self._finish()
         except Exception as exc:
@@ -124,8 +132,8 @@ class Sender(threading.Thread):
     def _step(self) -> None:
         if self._held:
             self._retry_held()
-        elif time.monotonic() < self._down_until:
-            self._stash(self._take(self._down_until - time.monotonic()))
+        elif self._clock() < self._down_until:
+            self._stash(self._take(self._down_until - self._clock()))
         elif not self._replay_one():
             for parcel in self._take(self._config.flush_interval_s):
                 self._deliver(parcel)
@@ -143,7 +151,7 @@ class Sender(threading.Thread):
     # --- fresh parcels ----------------------------------------------------------------
 
     def _deliver(self, parcel: Parcel) -> None:
-        if time.monotonic() < self._down_until:
+        if self._clock() < self._down_until:
             self._stash([parcel])
             return
         answer = self._send(parcel)
@@ -157,8 +165,8 @@ class Sender(threading.Thread):
             self._account(parcel, answer, replayed=False)
 
     def _retry_held(self) -> None:
-        wait = self._down_until - time.monotonic()
-        if wait > 0 and self._stopping.wait(wait):
+        wait = self._down_until - self._clock()
+        if wait > 0 and self._pause(wait):
             return
         answer = self._send(self._held[0])
         if answer.outcome == "transient":
@@ -220,8 +228,8 @@ class Sender(threading.Thread):
         return True
 
     def _own(self, spill: SpillDir) -> bool:
-        if not spill.owner and time.monotonic() >= self._next_lock_try:
-            self._next_lock_try = time.monotonic() + _LOCK_RETRY_S
+        if not spill.owner and self._clock() >= self._next_lock_try:
+            self._next_lock_try = self._clock() + _LOCK_RETRY_S
             try:
                 spill.try_own()
             except OSError as exc:
@@ -256,12 +264,12 @@ class Sender(threading.Thread):
         if first is WAKE:
             return self._collect(0) if self._queue.qsize() else items
         items.append(first)  # type: ignore[arg-type]
-        linger_until = time.monotonic() + self._config.flush_interval_s
+        linger_until = self._clock() + self._config.flush_interval_s
         while len(items) < self._config.batch_size:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
-                remaining = linger_until - time.monotonic()
+                remaining = linger_until - self._clock()
                 if self._urgent or self._stopping.is_set() or remaining <= 0:
                     break
                 try:
@@ -320,7 +328,7 @@ class Sender(threading.Thread):
         self._counters.add_sent(n - len(refused), replayed=replayed)
 
     def _mark_down(self, answer: Answer) -> None:
-        self._down_until = time.monotonic() + self._backoff * random.uniform(0.5, 1.0)
+        self._down_until = self._clock() + self._backoff * self._jitter()
         self._backoff = min(self._backoff * 2, self._config.backoff_max_s)
         if self._counters.set_collector_up(False):
             log.warning("vigil sdk: collector unreachable (%s); keeping events for later",
