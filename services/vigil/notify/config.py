@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from vigil.analyze.model import SEVERITY_RANK, AlertEvent, Severity
+from vigil.core.alerts import SEVERITY_RANK, AlertEvent, Severity
 
 PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
 
