@@ -12,7 +12,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from tests.conftest import INTERNAL_TOKEN, Broker, wait_until
 from tests.factories import valid_event
-from vigil.enrich.cost import PriceBook
+from vigil.core.prices import PriceBook
 from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.events.wire import encode_enriched_batch
 from vigil.kafka import topics as t

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from tests.factories import valid_event
-from vigil.enrich.cost import PriceBook
+from vigil.core.prices import PriceBook
 from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.events.wire import PayloadError, decode_enriched_batch, encode_enriched_batch
 from vigil.sink.rows import TRACE_COLUMNS, first_occurrences, trace_line
