@@ -395,7 +395,7 @@ def _serve_api_in_thread(settings: Settings, store: object, writer: object = Non
 
 
 def _budgets(settings: Settings) -> list[Any]:
-    from vigil.analyze.budgets import load_budgets
+    from vigil.core.budgets import load_budgets
 
     return load_budgets(settings.budgets_file) if settings.budgets_file else []
 
