@@ -21,11 +21,11 @@ from vigil.core.prices import PriceBook
 from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.events.wire import decode_enriched_batch, encode_enriched_batch
 from vigil.settings import Settings
-from vigil.sink.remote_writer import INSERT_TOKEN_HEADER, RemoteStoreWriter
-from vigil.sink.rows import TRACES, Line, trace_line
-from vigil.sink.store_writer import LocalStoreWriter, WriteResult
 from vigil.store.client import Store, open_store
 from vigil.store.migrate import migrate
+from vigil.store.remote_writer import INSERT_TOKEN_HEADER, RemoteStoreWriter
+from vigil.store.tables import TRACES, Line, trace_line
+from vigil.store.writer import LocalStoreWriter, WriteResult
 from vigil.v1 import events_pb2 as pb
 
 pytestmark = pytest.mark.integration

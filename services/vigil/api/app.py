@@ -28,8 +28,8 @@ from vigil.auth import KeyRing
 from vigil.core.budgets import Budget
 from vigil.logs import get_logger
 from vigil.ratelimit import RateLimiter
-from vigil.sink.store_writer import StoreWriter
 from vigil.store.client import Store
+from vigil.store.writer import StoreWriter
 
 log = get_logger(__name__)
 SERIES = {
