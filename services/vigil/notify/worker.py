@@ -41,7 +41,7 @@ H_WEBHOOK = "vigil-notify-webhook"
 
 
 def run(settings: Settings, config_path: Path | str, stop: threading.Event) -> None:
-    config = load_notify_config(config_path)
+    config = load_notify_config(config_path, settings.environ())
     asyncio.run(_consume(settings, config, stop))
 
 
