@@ -54,8 +54,9 @@ chaos: $(STAMP)  ## the reliability suite only: faults and fuzzing on real parts
 	$(BIN)/python -m pytest -m chaos -s
 	@echo "fault summary: test-artifacts/chaos.json"
 
-lint: $(STAMP)  ## ruff over the code and tests
+lint: $(STAMP)  ## ruff over the code and tests, then the import contracts (pyproject.toml)
 	$(BIN)/ruff check services tests bench dashboards
+	$(BIN)/lint-imports
 
 protos: $(STAMP)  ## regenerate the Python code from protos/ (commit the result)
 	$(BIN)/python -m grpc_tools.protoc -Iprotos --python_out=$(PROTO_OUT) \

@@ -26,9 +26,9 @@ from bench.stack import RESULTS
 from vigil.analyze.service import Analyzer
 from vigil.api.internal import sample_rows, series_rows
 from vigil.settings import Settings
-from vigil.sink.rows import TRACE_COLUMNS
 from vigil.store.client import Store, open_store
 from vigil.store.migrate import migrate
+from vigil.store.tables import TRACE_COLUMNS
 
 APPS = ["support-bot", "code-assistant", "summarizer", "sales-writer"]
 MODELS = [f"model-{i}" for i in range(10)]

@@ -27,9 +27,9 @@ import httpx
 import uvicorn
 
 from bench.stack import RESULTS, free_port
-from vigil.analyze.budgets import Budget
 from vigil.api.app import create_app
 from vigil.auth import KeyRing
+from vigil.core.budgets import Budget
 from vigil.settings import Settings
 from vigil.store.client import Store, open_store
 from vigil.store.migrate import migrate

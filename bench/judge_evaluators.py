@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.stack import RESULTS
+from vigil.core.prices import PriceBook
 from vigil.demo.traffic import DemoWorld
-from vigil.enrich.cost import PriceBook
 from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.judge.builtin import make_evaluators, run_builtin
 from vigil.judge.llm import LlmJudge, LlmJudgeConfig

@@ -20,13 +20,13 @@ import httpx
 import uvicorn
 
 from tests.conftest import free_port
-from vigil.analyze.budgets import Budget
 from vigil.api.app import create_app
 from vigil.auth import KeyRing
+from vigil.core.budgets import Budget
 from vigil.settings import Settings
-from vigil.sink.rows import ALERTS, DRIFT_REPORT_HTML, DRIFT_REPORTS, JUDGE_SAMPLING, TICKETS
 from vigil.store.client import Store, open_store
 from vigil.store.migrate import migrate
+from vigil.store.tables import ALERTS, DRIFT_REPORT_HTML, DRIFT_REPORTS, JUDGE_SAMPLING, TICKETS
 
 KEY_A, KEY_B, KEY_EMPTY = "key-alpha", "key-beta", "key-gamma"
 DRIFT_HTML = "<html><body><h1>evidently drift report</h1></body></html>"

@@ -19,7 +19,7 @@ from vigil.settings import DEMO_API_KEY, Settings, redact_url
 if TYPE_CHECKING:
     import uvicorn
 
-    from vigil.sink.store_writer import StoreWriter
+    from vigil.store.writer import StoreWriter
 
 app = typer.Typer(
     help="Vigil: event-driven monitoring and feedback for LLM applications.\n\n"
@@ -333,7 +333,7 @@ def sink(
 
 
 def _remote_writer(settings: Settings, api: bool | None) -> StoreWriter:
-    from vigil.sink.remote_writer import RemoteStoreWriter
+    from vigil.store.remote_writer import RemoteStoreWriter
 
     if api:
         typer.echo("--api needs the store: a sink writing through VIGIL_STORE_WRITER_URL "
@@ -350,9 +350,9 @@ def _remote_writer(settings: Settings, api: bool | None) -> StoreWriter:
 
 def _store_owner(settings: Settings, api: bool | None) -> StoreWriter:
     """Open and migrate the store; serve the API (with the write endpoint) if asked."""
-    from vigil.sink.store_writer import LocalStoreWriter
     from vigil.store.client import open_store
     from vigil.store.migrate import migrate
+    from vigil.store.writer import LocalStoreWriter
 
     store = open_store(settings)
     migrate(store, settings.retention_days)
@@ -395,7 +395,7 @@ def _serve_api_in_thread(settings: Settings, store: object, writer: object = Non
 
 
 def _budgets(settings: Settings) -> list[Any]:
-    from vigil.analyze.budgets import load_budgets
+    from vigil.core.budgets import load_budgets
 
     return load_budgets(settings.budgets_file) if settings.budgets_file else []
 

@@ -2,12 +2,15 @@
 
 Every variable is `VIGIL_<FIELD>` (e.g. `VIGIL_CLICKHOUSE_URL`), except the
 broker address, which also answers to the conventional `KAFKA_BOOTSTRAP_SERVERS`.
-Stage code never reads the environment: it receives this object.
+Stage code never reads the environment: it receives this object (and, for a
+config file that names the variable holding a secret, `Settings.environ()`).
 """
 
 from __future__ import annotations
 
+import os
 import ssl
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -267,6 +270,11 @@ class Settings(BaseSettings):
         """The consumer group of a stage: deployments with their own topic prefix on one
         Kafka never share a group."""
         return f"{self.topic_prefix}{stage}"
+
+    def environ(self) -> Mapping[str, str]:
+        """The process environment, for config files that name the variable holding a
+        secret (the notifier's `secret_env`, `routing_key_env`)."""
+        return os.environ
 
 
 def redact_url(url: str) -> str:

@@ -27,7 +27,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.conftest import INTERNAL_TOKEN, KEY_A, Broker, Stack, free_port, wait_until
 from vigil.kafka.signing import sign
-from vigil.sink.rows import TICKETS
+from vigil.store.tables import TICKETS
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"

@@ -16,8 +16,8 @@ import orjson
 import pytest
 
 from tests.conftest import INTERNAL_TOKEN, PROJECT_A, Broker, Stack
-from vigil.sink.remote_writer import INSERT_TOKEN_HEADER
-from vigil.sink.rows import TRACE_COLUMNS
+from vigil.store.remote_writer import INSERT_TOKEN_HEADER
+from vigil.store.tables import TRACE_COLUMNS
 
 pytestmark = pytest.mark.integration
 

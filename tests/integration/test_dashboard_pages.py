@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.api_seed import DRIFT_HTML, KEY_A, KEY_EMPTY, ApiServer, Seeded, seeded_api
-from vigil.analyze.budgets import Budget
+from vigil.core.budgets import Budget
 from vigil.store.client import Store
 
 ROOT = Path(__file__).resolve().parents[2] / "dashboards"

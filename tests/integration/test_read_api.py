@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, settings
 
 from tests.api_seed import KEY_A, KEY_B, SECRET, ApiServer, Seeded, seeded_api
 from tests.chaos import chaos, record_fault
-from vigil.analyze.budgets import Budget, period_bounds
 from vigil.api.app import create_app
 from vigil.auth import KeyRing
+from vigil.core.budgets import Budget, period_bounds
 from vigil.store.client import Store
 
 

@@ -15,7 +15,7 @@ from kafka import KafkaProducer
 from tests.conftest import INTERNAL_TOKEN, KEY_B, PROJECT_B, Broker, Stack, wait_until
 from tests.dead_letters import dead_letters
 from tests.factories import valid_event
-from vigil.enrich.cost import PriceBook
+from vigil.core.prices import PriceBook
 from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.events.wire import encode_enriched_batch
 from vigil.kafka import topics as t

@@ -12,16 +12,16 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from tests.conftest import INTERNAL_TOKEN, Broker, wait_until
 from tests.factories import valid_event
-from vigil.enrich.cost import PriceBook
+from vigil.core.prices import PriceBook
 from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.events.wire import encode_enriched_batch
 from vigil.kafka import topics as t
 from vigil.kafka.signing import sign
 from vigil.settings import Settings
-from vigil.sink.store_writer import LocalStoreWriter
 from vigil.sink.writer import Batch, TraceSink
 from vigil.store.client import Store, open_store
 from vigil.store.migrate import migrate
+from vigil.store.writer import LocalStoreWriter
 from vigil.v1 import events_pb2 as pb
 
 pytestmark = pytest.mark.integration

@@ -17,15 +17,15 @@ from tests.conftest import INTERNAL_TOKEN, free_port, wait_until
 from tests.factories import valid_event
 from vigil.api.app import create_app
 from vigil.auth import KeyRing
-from vigil.enrich.cost import PriceBook
+from vigil.core.prices import PriceBook
 from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.events.wire import decode_enriched_batch, encode_enriched_batch
 from vigil.settings import Settings
-from vigil.sink.remote_writer import INSERT_TOKEN_HEADER, RemoteStoreWriter
-from vigil.sink.rows import TRACES, Line, trace_line
-from vigil.sink.store_writer import LocalStoreWriter, WriteResult
 from vigil.store.client import Store, open_store
 from vigil.store.migrate import migrate
+from vigil.store.remote_writer import INSERT_TOKEN_HEADER, RemoteStoreWriter
+from vigil.store.tables import TRACES, Line, trace_line
+from vigil.store.writer import LocalStoreWriter, WriteResult
 from vigil.v1 import events_pb2 as pb
 
 pytestmark = pytest.mark.integration

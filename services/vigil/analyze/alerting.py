@@ -13,7 +13,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from vigil.analyze.model import SEVERITY_RANK, AlertEvent, Severity, Signal, SliceKey
+from vigil.analyze.model import SliceKey
+from vigil.core.alerts import SEVERITY_RANK, AlertEvent, Severity, Signal
 
 
 @dataclass(frozen=True, slots=True)

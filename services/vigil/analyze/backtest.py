@@ -32,9 +32,10 @@ from typing import Any
 import httpx
 
 from vigil.analyze.alerting import Observation
-from vigil.analyze.budgets import Budget
-from vigil.analyze.model import AlertEvent, SliceKey
+from vigil.analyze.model import SliceKey
 from vigil.analyze.service import AnalysisReader, Analyzer
+from vigil.core.alerts import AlertEvent
+from vigil.core.budgets import Budget
 from vigil.logs import get_logger
 from vigil.settings import Settings
 

@@ -12,7 +12,8 @@ from vigil.analyze.detect.anomaly import SIGNALS, SignalSpec, detect_series
 from vigil.analyze.detect.rules import ThresholdRule, check_rules
 from vigil.analyze.detect.series import Finding
 from vigil.analyze.history import METRICS, SeriesHistory
-from vigil.analyze.model import Severity, SliceKey
+from vigil.analyze.model import SliceKey
+from vigil.core.alerts import Severity
 
 CRITICAL = {"error_burst", "traffic_drop"}
 COUNTS = {"error_rate": "requests", "negative_feedback_rate": "feedback"}

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from vigil.analyze.alerting import Observation
-from vigil.analyze.budgets import Budget
 from vigil.analyze.model import SliceKey
+from vigil.core.budgets import Budget
 
 Sampler = Callable[[SliceKey, datetime, datetime, int], list[dict[str, Any]]]
 

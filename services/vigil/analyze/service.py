@@ -21,14 +21,17 @@ import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from vigil.analyze.alerting import AlertBook, Observation
-from vigil.analyze.budgets import Budget, check_budget, load_budgets, period_bounds
+from vigil.analyze.budgets import check_budget
 from vigil.analyze.cycle import observe
 from vigil.analyze.detect.drift import evidently_report
 from vigil.analyze.detect.rules import load_threshold_rules
 from vigil.analyze.drift_check import check_drift, columns, report_rows
 from vigil.analyze.history import SeriesHistory
-from vigil.analyze.model import AlertEvent, SliceKey, Ticket, TicketExample
+from vigil.analyze.model import SliceKey
 from vigil.analyze.tickets import TicketBook, issue_payload, ticket_row
+from vigil.core.alerts import AlertEvent
+from vigil.core.budgets import Budget, load_budgets, period_bounds
+from vigil.core.tickets import Ticket, TicketExample
 from vigil.kafka.producer import json_line_records
 from vigil.kafka.signing import internal_secret, sign
 from vigil.kafka.topics import Topics

@@ -1,4 +1,4 @@
-"""Retraining tickets (pure): lifecycle and the candidate dataset's export formats.
+"""Retraining tickets (pure): lifecycle, table rows and issue payloads.
 
 One open ticket per (project, signal, slice): a problem that persists for
 `persist_windows` analysis windows opens one; while it is open or acknowledged
@@ -8,15 +8,13 @@ ticket id, `reopened` counted) rather than opening a duplicate.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from vigil.analyze.model import Ticket, TicketExample, TicketStatus
+from vigil.core.tickets import Ticket, TicketStatus
 
 _TRANSITIONS: dict[TicketStatus, set[TicketStatus]] = {
     "open": {"acknowledged", "resolved"},
@@ -77,31 +75,6 @@ class TicketBook:
             if key not in present:
                 del self.streak[key]
         return changed
-
-
-def finetune_jsonl(examples: Iterable[TicketExample]) -> str:
-    """Chat fine-tuning JSONL: one {"messages": [...]} per trace, the answer last."""
-    lines = []
-    for ex in examples:
-        messages = [{"role": m["role"], "content": m["content"]} for m in ex.prompt
-                    if m.get("role") in ("system", "user", "assistant") and m.get("content")]
-        if not messages or not ex.completion:
-            continue
-        messages.append({"role": "assistant", "content": ex.completion})
-        lines.append(json.dumps({"messages": messages}, ensure_ascii=False))
-    return "\n".join(lines) + ("\n" if lines else "")
-
-
-def dataset_csv(examples: Iterable[TicketExample]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["trace_id", "event_id", "start_time", "score", "feedback", "prompt",
-                     "completion"])
-    for ex in examples:
-        writer.writerow([ex.trace_id, ex.event_id, ex.start_time,
-                         "" if ex.score is None else ex.score, ex.feedback,
-                         json.dumps(ex.prompt, ensure_ascii=False), ex.completion])
-    return out.getvalue()
 
 
 def ticket_row(ticket: Ticket, version_id: str) -> dict[str, object]:

@@ -16,7 +16,6 @@ from fastapi import FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from vigil.analyze.budgets import Budget
 from vigil.api.budgets import budgets_router
 from vigil.api.deps import Project
 from vigil.api.explore import explore_router
@@ -26,10 +25,11 @@ from vigil.api.internal import internal_router
 from vigil.api.store_writes import store_writes_router
 from vigil.api.tickets import tickets_router
 from vigil.auth import KeyRing
+from vigil.core.budgets import Budget
 from vigil.logs import get_logger
 from vigil.ratelimit import RateLimiter
-from vigil.sink.store_writer import StoreWriter
 from vigil.store.client import Store
+from vigil.store.writer import StoreWriter
 
 log = get_logger(__name__)
 SERIES = {

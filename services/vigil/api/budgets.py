@@ -9,9 +9,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from vigil.analyze.budgets import Budget, forecast_budget, period_bounds
 from vigil.api.deps import Project
 from vigil.api.filters import sql_time
+from vigil.core.budgets import Budget, forecast_budget, period_bounds
 from vigil.store.client import Store
 
 

@@ -22,8 +22,8 @@ from vigil.api.internal import service_auth
 from vigil.events.wire import PayloadError
 from vigil.logs import get_logger
 from vigil.metrics import STORE_OWNER_ROWS
-from vigil.sink.rows import SPECS, Line, TableSpec, table_line
-from vigil.sink.store_writer import StoreWriter
+from vigil.store.tables import SPECS, Line, TableSpec, table_line
+from vigil.store.writer import StoreWriter
 
 log = get_logger(__name__)
 MAX_TOKEN_CHARS = 200

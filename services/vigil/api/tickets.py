@@ -12,12 +12,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
-from vigil.analyze.model import TicketExample
-from vigil.analyze.tickets import dataset_csv, finetune_jsonl
 from vigil.api.deps import Project
 from vigil.api.filters import Slice, SliceFilter, TimeWindow, base_params, in_window
-from vigil.sink.rows import TICKETS
+from vigil.core.tickets import TicketExample, dataset_csv, finetune_jsonl
 from vigil.store.client import Store
+from vigil.store.tables import TICKETS
 
 LATEST = ("SELECT * FROM tickets WHERE project_id = {p:String} "
           "ORDER BY updated_at DESC, stored_at DESC LIMIT 1 BY ticket_id")

@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from vigil.auth import KeyRing
-from vigil.enrich.cost import PriceBook
-from vigil.enrich.pii import mask_pii
+from vigil.core.pii import mask_pii
+from vigil.core.prices import PriceBook
 from vigil.enrich.tokens import token_counts
 from vigil.events import ChatMessage, EnrichedTrace, TraceEvent
 from vigil.events.validate import Limits, validate_trace

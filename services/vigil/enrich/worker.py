@@ -23,7 +23,7 @@ import faust
 import orjson
 
 from vigil.auth import KeyRing
-from vigil.enrich.cost import PriceBook, load_price_overrides
+from vigil.core.prices import PriceBook, load_price_overrides
 from vigil.enrich.stage import (
     EnrichConfig,
     EnrichOutcome,

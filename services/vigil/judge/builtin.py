@@ -53,7 +53,7 @@ from typing import Protocol
 
 import orjson
 
-from vigil.enrich.pii import mask_pii
+from vigil.core.pii import mask_pii
 from vigil.judge.model import JudgeInput, Judgment
 
 VERSION = "1"

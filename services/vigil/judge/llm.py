@@ -57,7 +57,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 import orjson
 
-from vigil.enrich.cost import PriceBook
+from vigil.core.prices import PriceBook
 from vigil.events import TokenCounts
 from vigil.judge.model import JudgeInput, Judgment
 from vigil.judge.rubric import Rubric

@@ -25,7 +25,7 @@ import faust
 import orjson
 from kafka import KafkaConsumer, TopicPartition
 
-from vigil.enrich.cost import PriceBook, load_price_overrides
+from vigil.core.prices import PriceBook, load_price_overrides
 from vigil.events.wire import PayloadError, decode_enriched_batch, decode_feedback
 from vigil.judge.budget import JudgeBudget
 from vigil.judge.builtin import make_evaluators

@@ -1,13 +1,13 @@
 """Notifier configuration: the on-call webhooks and the delivery policy (YAML).
 
 Secrets may be written inline (`secret`, `routing_key`) or named by an environment
-variable (`secret_env`, `routing_key_env`), resolved once when the file is loaded.
+variable (`secret_env`, `routing_key_env`), resolved once when the file is loaded in the
+environment given (the notifier passes `Settings.environ()`; none given: no variables).
 Example: examples/notify.yaml.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from vigil.analyze.model import SEVERITY_RANK, AlertEvent, Severity
+from vigil.core.alerts import SEVERITY_RANK, AlertEvent, Severity
 
 PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
 
@@ -47,7 +47,7 @@ class Webhook(BaseModel):
     def _from_env(cls, data: Any, info: ValidationInfo) -> Any:
         if not isinstance(data, dict):
             return data
-        environ: Mapping[str, str] = (info.context or {}).get("environ", os.environ)
+        environ: Mapping[str, str] = (info.context or {}).get("environ", {})
         data = dict(data)
         for field in ("secret", "routing_key"):
             var = data.get(f"{field}_env")
@@ -110,7 +110,7 @@ def load_notify_config(path: Path | str, environ: Mapping[str, str] | None = Non
 
 def parse_notify_config(doc: dict[str, Any], source: str = "<notify config>",
                         environ: Mapping[str, str] | None = None) -> NotifyConfig:
-    context = {"environ": os.environ if environ is None else environ}
+    context = {"environ": {} if environ is None else environ}
     try:
         return NotifyConfig.model_validate(doc, context=context)
     except ValidationError as exc:

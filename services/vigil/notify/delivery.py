@@ -23,7 +23,7 @@ from typing import Any, Literal
 import httpx
 import orjson
 
-from vigil.analyze.model import AlertEvent
+from vigil.core.alerts import AlertEvent
 from vigil.logs import get_logger
 from vigil.notify.config import NotifyConfig, Webhook, routes
 from vigil.notify.payloads import (

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from pydantic import TypeAdapter, ValidationError
 
-from vigil.analyze.model import AlertEvent
+from vigil.core.alerts import AlertEvent
 
 H_TIMESTAMP = "X-Vigil-Timestamp"
 H_SIGNATURE = "X-Vigil-Signature"

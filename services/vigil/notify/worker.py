@@ -24,7 +24,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import CommitFailedError
 from kafka.structs import OffsetAndMetadata
 
-from vigil.analyze.model import AlertEvent
+from vigil.core.alerts import AlertEvent
 from vigil.kafka import topics as t
 from vigil.kafka.poison import Poison, process
 from vigil.kafka.signing import internal_secret, sign, verify
@@ -41,7 +41,7 @@ H_WEBHOOK = "vigil-notify-webhook"
 
 
 def run(settings: Settings, config_path: Path | str, stop: threading.Event) -> None:
-    config = load_notify_config(config_path)
+    config = load_notify_config(config_path, settings.environ())
     asyncio.run(_consume(settings, config, stop))
 
 

@@ -17,7 +17,7 @@ partitions and retries with backoff (backpressure), never dropping.
 
 The write itself (dedup, then insert) is a `StoreWriter`: local on a store this
 process opened, or remote through the store owner's read API when several
-sinks share the embedded store (vigil.sink.store_writer); a refusing or
+sinks share the embedded store (vigil.store.writer); a refusing or
 unreachable owner counts as a store outage.
 """
 
@@ -46,7 +46,7 @@ from vigil.metrics import (
     SINK_ROWS,
 )
 from vigil.settings import Settings
-from vigil.sink.rows import (
+from vigil.store.tables import (
     ALERTS,
     DRIFT_REPORT_HTML,
     DRIFT_REPORTS,
@@ -61,7 +61,7 @@ from vigil.sink.rows import (
     feedback_line,
     table_line,
 )
-from vigil.sink.store_writer import StoreWriter
+from vigil.store.writer import StoreWriter
 
 log = get_logger(__name__)
 STAGE = "sink"

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from vigil.analyze.budgets import Budget, check_budget, load_budgets, period_bounds
+from vigil.analyze.budgets import check_budget
+from vigil.core.budgets import Budget, load_budgets, period_bounds
 
 NOON = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 DAY = Budget(project="p", period="day", limit_usd=50)

@@ -9,14 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from vigil.analyze.model import Ticket, TicketExample
-from vigil.analyze.tickets import (
-    TicketBook,
-    TicketTransitionError,
-    dataset_csv,
-    finetune_jsonl,
-    transition,
-)
+from vigil.analyze.tickets import TicketBook, TicketTransitionError, transition
+from vigil.core.tickets import Ticket, TicketExample, dataset_csv, finetune_jsonl
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 W = timedelta(minutes=15)

@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from tests.factories import valid_event
-from vigil.enrich.cost import PriceBook, PriceOverride
+from vigil.core.prices import PriceBook, PriceOverride
 from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.events.wire import PayloadError
 from vigil.v1 import events_pb2 as pb
@@ -89,7 +89,7 @@ def test_unreadable_records_are_payload_errors(value: bytes | None) -> None:
     ["ünïcødé ✉ jöhn@exämple.de", "電話 +81 3-1234-5678", ""],
 ])
 def test_one_pass_over_all_texts_masks_like_each_text_alone(texts: list[str]) -> None:
-    from vigil.enrich.pii import mask_pii
+    from vigil.core.pii import mask_pii
 
     event = valid_event(1, completion=texts[-1])
     del event.prompt[:]

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from tests.factories import valid_event
-from vigil.enrich.cost import PriceBook
+from vigil.core.prices import PriceBook
 from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.judge.builtin import (
     BUILTIN_EVALUATORS,

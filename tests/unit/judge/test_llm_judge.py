@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import pytest
 
 from tests.judge_server import FakeJudgeServer
-from vigil.enrich.cost import PriceBook, PriceOverride
+from vigil.core.prices import PriceBook, PriceOverride
 from vigil.judge.llm import (
     MAX_RATIONALE,
     CircuitBreaker,

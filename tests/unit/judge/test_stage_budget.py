@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.factories import valid_event
 from tests.judge_server import FakeJudgeServer
-from vigil.enrich.cost import PriceBook, PriceOverride
+from vigil.core.prices import PriceBook, PriceOverride
 from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.judge.budget import JudgeBudget
 from vigil.judge.config import JudgeConfig

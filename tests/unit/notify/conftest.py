@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.webhook_receiver import WebhookReceiver
-from vigil.analyze.model import AlertEvent
+from vigil.core.alerts import AlertEvent
 
 SECRET = b"test-webhook-secret"
 

@@ -27,7 +27,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from vigil.analyze.detect.series import Finding, MinuteSeries, to_grid
-from vigil.analyze.model import Severity, SliceKey
+from vigil.analyze.model import SliceKey
+from vigil.core.alerts import Severity
 
 SLICE_FIELDS = ("app", "model", "prompt_version", "environment")
 

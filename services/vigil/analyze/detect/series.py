@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from vigil.analyze.model import Severity
+from vigil.core.alerts import Severity
 
 Direction = Literal["up", "down"]
 MinuteSeries = pd.Series | Sequence[tuple[datetime, float]]

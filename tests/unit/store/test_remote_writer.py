@@ -7,13 +7,13 @@ import orjson
 import pytest
 
 from vigil.events import FeedbackEvent
-from vigil.sink.remote_writer import (
+from vigil.store.remote_writer import (
     INSERT_TOKEN_HEADER,
     RemoteStoreWriter,
     StoreWriteRefused,
     bodies,
 )
-from vigil.sink.rows import FEEDBACK, FEEDBACK_COLUMNS, Line, feedback_line
+from vigil.store.tables import FEEDBACK, FEEDBACK_COLUMNS, Line, feedback_line
 
 
 def _lines(*sizes: int) -> list[Line]:

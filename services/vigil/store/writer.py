@@ -1,14 +1,15 @@
-"""The sink's write step: skip the rows a table already holds, insert the rest.
+"""The store's one write path: skip the rows a table already holds, insert the rest.
 
-`StoreWriter` is what the sink hands a batch to, one table at a time. Two
-implementations:
+`StoreWriter` is what the sink hands a batch to, one table at a time (and what
+the read API's internal write endpoint runs for sinks that do not own the
+store). Two implementations:
 
 - `LocalStoreWriter` runs on a `Store` this process opened. Looking up the
   stored ids and inserting the fresh rows happen under one lock, so within the
   process the pair is atomic: of two writers handed the same rows at the same
   time, the second looks up only after the first inserted, sees the rows and
   skips them.
-- `RemoteStoreWriter` (vigil.sink.remote_writer) POSTs the rows to the store
+- `RemoteStoreWriter` (vigil.store.remote_writer) POSTs the rows to the store
   owner's read API, whose internal endpoint runs the owner's
   `LocalStoreWriter`. That is how several sinks share the embedded store,
   which one process only may open: every write to it goes through the same
@@ -26,8 +27,8 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
-from vigil.sink.rows import Line, TableSpec, first_occurrences
 from vigil.store.client import Store
+from vigil.store.tables import Line, TableSpec, first_occurrences
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ JSON-lines topics (enriched traces, judge scores, judge sampling counts) carry
 one object per line whose keys are the table's columns; each line is checked
 against its `TableSpec` and handed to ClickHouse as it is. Feedback arrives
 as protobuf and becomes such a JSON line here, so every table takes one write
-path (vigil.sink.store_writer).
+path (vigil.store.writer).
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import httpx
 
 from vigil.settings import Settings
-from vigil.sink.rows import Line, TableSpec
-from vigil.sink.store_writer import WriteResult
+from vigil.store.tables import Line, TableSpec
+from vigil.store.writer import WriteResult
 
 INSERT_TOKEN_HEADER = "x-vigil-insert-token"
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vigil.enrich.pii import PII_KINDS, luhn_valid, mask_pii
+from vigil.core.pii import PII_KINDS, luhn_valid, mask_pii
 
 PLACEHOLDERS = {"email": "[EMAIL]", "phone": "[PHONE]", "card": "[CARD]", "secret": "[SECRET]"}
 

@@ -9,7 +9,7 @@ import pytest
 from genai_prices import Usage, calc_price
 from genai_prices.data_snapshot import get_snapshot
 
-from vigil.enrich.cost import PriceBook, PriceOverride, load_price_overrides
+from vigil.core.prices import PriceBook, PriceOverride, load_price_overrides
 from vigil.events import Cost, TokenCounts
 
 
