@@ -147,7 +147,11 @@ class Settings(BaseSettings):
     analyzer_drift_every_cycles: int = Field(15, ge=1, description="Drift is checked "
                                              "every this many cycles.")
     drift_window_minutes: int = Field(60, ge=1, description="Current window of drift checks.")
-    drift_reference_hours: float = Field(24.0, description="Trailing reference before it.")
+    drift_reference_days: int = Field(
+        7, ge=0, le=28, description="Reference of a drift check: the current window's hours "
+        "on each of the previous N days, so daily seasonality is not drift (0: trailing only).")
+    drift_reference_hours: float = Field(24.0, description="Trailing reference before the "
+                                         "window, used while those days have too few traces.")
     drift_reference_period: str = Field(
         "", description="A pinned drift reference instead of the trailing one: "
         "'<ISO start>/<ISO end>', e.g. 2026-11-01T00:00Z/2026-11-08T00:00Z.")

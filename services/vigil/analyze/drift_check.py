@@ -39,7 +39,7 @@ def check_drift(key: SliceKey, reference: list[dict[str, Any]], current: list[di
                     + ", ".join(drifted)
             observations.append(Observation(
                 signal, key, "warning", title,  # type: ignore[arg-type]
-                f"{title} (current window vs the trailing reference; Benjamini-Hochberg "
+                f"{title} (current window vs its reference; Benjamini-Hochberg "
                 f"adjusted, {len(reference)} vs {len(current)} traces).",
                 float(len(drifted)), 0.0, 1.0))
     return report, observations

@@ -125,6 +125,7 @@ class Analyzer:
         self.drift_rows: list[dict[str, Any]] = []  # reports of the last cycle, to publish
         self.drift_html: list[dict[str, Any]] = []
         self._drift_reports: dict[str, dict[str, Any]] = {}
+        self._drift_verdicts: list[Observation] = []  # the last drift check's findings
         self._cycles = 0
 
     def cycle(self, now: datetime) -> tuple[list[AlertEvent], list[Ticket]]:
@@ -139,12 +140,16 @@ class Analyzer:
         observations.extend(self._budget_observations(until))
         self._cycles += 1
         self.drift_rows, self.drift_html = [], []
+        fresh = list(observations)
         if self._cycles % self.settings.analyzer_drift_every_cycles == 1 or \
                 self.settings.analyzer_drift_every_cycles == 1:
-            observations.extend(self._drift_observations(until))
-        events = self.alerts.update(observations, until)
+            self._drift_verdicts = self._drift_observations(until)
+            fresh.extend(self._drift_verdicts)
+        # a drift verdict holds until the next check: the alert stays firing between
+        # checks instead of resolving and firing again at every check
+        events = self.alerts.update([*observations, *self._drift_verdicts], until)
         window_start = until - timedelta(minutes=self.settings.analyzer_window_minutes)
-        candidates = [self._ticket(o, window_start, until) for o in observations
+        candidates = [self._ticket(o, window_start, until) for o in fresh
                       if o.signal in TICKET_SIGNALS]
         if candidates:
             self._sync_ticket_states()
@@ -153,16 +158,12 @@ class Analyzer:
     def _drift_observations(self, now: datetime) -> list[Observation]:
         s = self.settings
         cur = (now - timedelta(minutes=s.drift_window_minutes), now)
-        ref = (cur[0] - timedelta(hours=s.drift_reference_hours), cur[0])
-        if s.drift_reference_period:  # pinned by the user
-            start, _, end = s.drift_reference_period.partition("/")
-            ref = (datetime.fromisoformat(start), datetime.fromisoformat(end))
         found = []
         for key in self.history.slices():
             current = self.reader.sample(key, *cur, limit=2000)
             if len(current) < s.drift_min_samples:
                 continue
-            reference = self.reader.sample(key, *ref, limit=2000)
+            ref, reference = self._reference(key, cur)
             if len(reference) < s.drift_min_samples:
                 continue
             report, observations = check_drift(key, reference, current, s.drift_min_samples)
@@ -176,6 +177,26 @@ class Analyzer:
             self.drift_html.extend(html)
             found.extend(observations)
         return found
+
+    def _reference(self, key: SliceKey, cur: tuple[datetime, datetime]
+                   ) -> tuple[tuple[datetime, datetime], list[dict[str, Any]]]:
+        """The reference window and its traces: the pinned period; else the current
+        window's hours on each of the previous days (seasonal); else, while those have
+        too few traces (a new install), the trailing hours before the window."""
+        s = self.settings
+        if s.drift_reference_period:
+            start, _, end = s.drift_reference_period.partition("/")
+            pinned = (datetime.fromisoformat(start), datetime.fromisoformat(end))
+            return pinned, self.reader.sample(key, *pinned, limit=2000)
+        days = [(cur[0] - timedelta(days=d), cur[1] - timedelta(days=d))
+                for d in range(1, s.drift_reference_days + 1)]
+        seasonal: list[dict[str, Any]] = []
+        for window in days:
+            seasonal.extend(self.reader.sample(key, *window, limit=2000 // len(days)))
+        if days and len(seasonal) >= s.drift_min_samples:
+            return (days[-1][0], days[0][1]), seasonal
+        trailing = (cur[0] - timedelta(hours=s.drift_reference_hours), cur[0])
+        return trailing, self.reader.sample(key, *trailing, limit=2000)
 
     def _budget_observations(self, now: datetime) -> list[Observation]:
         found = []

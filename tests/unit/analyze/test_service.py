@@ -34,24 +34,80 @@ class RecordingReader:
         return {}
 
 
-@pytest.mark.parametrize(("pinned", "reference"), [
-    ("", (NOW - timedelta(minutes=60) - timedelta(hours=24), NOW - timedelta(minutes=60))),
-    ("2026-11-01T00:00+00:00/2026-11-08T00:00+00:00",
-     (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 8, tzinfo=UTC))),
+CURRENT = (NOW - timedelta(minutes=60), NOW)
+DAYS = [(CURRENT[0] - timedelta(days=d), CURRENT[1] - timedelta(days=d)) for d in range(1, 8)]
+TRAILING = (NOW - timedelta(minutes=60) - timedelta(hours=24), NOW - timedelta(minutes=60))
+PINNED = (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 8, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(("pinned", "days_with_traffic", "asked"), [
+    # the same hour on each of the last 7 days; the trailing hours are not needed
+    ("", DAYS, [CURRENT, *DAYS]),
+    ("", DAYS[:1], [CURRENT, *DAYS]),
+    # a new install: no earlier day has traffic, so the trailing 24 h are the reference
+    ("", [], [CURRENT, *DAYS, TRAILING]),
+    ("2026-11-01T00:00+00:00/2026-11-08T00:00+00:00", [PINNED], [CURRENT, PINNED]),
 ])
 def test_drift_compares_the_current_hour_with_the_chosen_reference(
-        pinned: str, reference: tuple[datetime, datetime]) -> None:
+        pinned: str, days_with_traffic: list[tuple[datetime, datetime]],
+        asked: list[tuple[datetime, datetime]]) -> None:
     reader = RecordingReader()
     settings = Settings(analyzer_drift_every_cycles=1, drift_reference_period=pinned,
                         drift_min_samples=10)
 
     def sample(key: Any, since: datetime, until: datetime, limit: int) -> list[dict]:
         reader.samples.append((since, until))
-        return [{}] * 10 if until == NOW else []  # enough current rows to ask for the ref
+        return _rows(300, 10) if (since, until) in [CURRENT, *days_with_traffic] else []
 
     reader.sample = sample  # type: ignore[method-assign]
     Analyzer(settings, reader).cycle(NOW)  # type: ignore[arg-type]
-    assert reader.samples == [(NOW - timedelta(minutes=60), NOW), reference]
+    assert reader.samples == asked
+
+
+def _rows(tokens: int, n: int = 300) -> list[dict[str, Any]]:
+    return [{"input_tokens": tokens + i % 7, "prompt_chars": 4 * (tokens + i % 7),
+             "prompt_text": "summarise the order history", "output_tokens": 100 + i % 5,
+             "completion_chars": 400, "latency_ms": 700.0 + i % 11, "total_cost": 0.002,
+             "finish_reason": "stop", "status": "ok"} for i in range(n)]
+
+
+class DriftingReader(RecordingReader):
+    """The current hour's prompts are 10x longer than the reference days' while
+    `drifting`; the same otherwise."""
+
+    drifting = True
+
+    def sample(self, key: Any, since: datetime, until: datetime, limit: int) -> list[dict]:
+        self.samples.append((since, until))
+        current = until.minute == 0 and until - since == timedelta(minutes=60) \
+            and until >= NOW
+        return _rows(3000 if current and self.drifting else 300)
+
+    def series(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        return []
+
+    def examples(self, *args: Any) -> list[Any]:
+        return []
+
+
+def test_a_drift_alert_holds_between_checks_and_resolves_after_a_clean_check() -> None:
+    reader = DriftingReader()
+    settings = Settings(analyzer_drift_every_cycles=3, drift_min_samples=100)
+    analyzer = Analyzer(settings, reader, evidently_reports=False)  # type: ignore[arg-type]
+    analyzer.history.merge([{"project_id": "p", "app": "a", "model": "m",
+                             "minute": (NOW - timedelta(minutes=1)).strftime(
+                                 "%Y-%m-%d %H:%M:%S"), "traces": 10}])
+    seen = []
+    for minute in range(9):  # checks at cycles 1, 4, 7 (minutes 0, 3, 6)
+        if minute == 3:
+            reader.drifting = False
+        events, _ = analyzer.cycle(NOW + timedelta(hours=minute))
+        seen.append([(e.signal, e.status) for e in events])
+    assert seen[0] == [("input_drift", "firing")]
+    assert seen[1] == seen[2] == [], "held between checks: no resolve, no second page"
+    # the clean check at cycle 4 starts the quiet count; resolved two cycles later
+    assert seen[3] == [] and seen[4] == [("input_drift", "resolved")]
+    assert seen[5:] == [[], [], [], []]
 
 
 def test_a_drift_report_evidently_cannot_build_is_skipped_not_fatal() -> None:

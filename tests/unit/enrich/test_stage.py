@@ -77,7 +77,7 @@ def test_one_failing_event_does_not_fail_its_batch() -> None:
 
 
 @pytest.mark.parametrize("value", [None, b"", b"\xff\xfe\x00garbage", _record(project="")],
-                         ids=["none", "empty", "garbage", "no-project"])  # the same ids on every worker
+                         ids=["none", "empty", "garbage", "no-project"])  # stable across workers
 def test_unreadable_records_are_payload_errors(value: bytes | None) -> None:
     with pytest.raises(PayloadError):
         enrich_record(value, 0, 0, CONFIG)
