@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# pytest-xdist workers; each has its own broker, store and ports; a test file stays on one
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 PROTO_OUT := services
 
 .PHONY: help install browser up test test-stress test-random stress-ng chaos lint protos protos-check bench clean kubectl checkov-venv
@@ -33,7 +36,7 @@ up: $(STAMP)  ## run the whole system on embedded defaults, with demo traffic
 	$(BIN)/vigil up
 
 test: $(STAMP) browser kubectl protos-check lint  ## run the whole test suite (what CI runs)
-	$(BIN)/python -m pytest
+	$(PYTEST)
 	@echo "dashboard screenshots: $$(ls test-artifacts/screenshots/*.png 2>/dev/null | wc -l) in test-artifacts/screenshots/"
 
 stress-ng:  ## install Debian's stress-ng for make test-stress (if missing)
@@ -48,10 +51,12 @@ test-stress: stress-ng  ## make test with both cores kept busy by stress-ng: the
 	  $(MAKE) test
 
 test-random: $(STAMP)  ## the pytest suite in a random order (seed printed; rerun with SEED=N)
-	$(BIN)/python -m pytest --random-order $(if $(SEED),--random-order-seed=$(SEED))
+	@seed=$${SEED:-$$(od -An -N3 -tu4 /dev/urandom | tr -d ' ')}; \
+	  echo "random order seed $$seed (rerun: make test-random SEED=$$seed)"; \
+	  $(PYTEST) --random-order --random-order-seed=$$seed
 
 chaos: $(STAMP)  ## the reliability suite only: faults and fuzzing on real parts (also in make test)
-	$(BIN)/python -m pytest -m chaos -s
+	$(PYTEST) -m chaos
 	@echo "fault summary: test-artifacts/chaos.json"
 
 lint: $(STAMP)  ## ruff over the code and tests, then the import contracts (pyproject.toml)

@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 
 from tests.api_seed import KEY_A, KEY_B, SECRET, ApiServer, Seeded, seeded_api
 from tests.chaos import chaos, record_fault
@@ -286,20 +287,50 @@ def fuzz_tally() -> Iterator[Counter[str]]:
 
 
 # The spec is the app's own; the store is only touched by requests, so none is needed here.
-SPEC = schemathesis.openapi.from_dict(
-    create_app(None, KeyRing.parse("unused=unused")).openapi())  # type: ignore[arg-type]
+OPENAPI = create_app(None, KeyRing.parse("unused=unused")).openapi()  # type: ignore[arg-type]
+SPEC = schemathesis.openapi.from_dict(OPENAPI)
+# One pytest item per GET operation and mode, named at collection time: every worker of a
+# parallel run collects the same items, and each runs its operation's examples inside it.
+# Negative cases break a parameter's schema: an operation whose parameters all take any
+# string (ids, the authorization header) has nothing to break and gets positive ones only.
+
+
+def _breakable(parameter: dict[str, Any]) -> bool:
+    options = parameter["schema"].get("anyOf", [parameter["schema"]])
+    return not any(o.get("type") == "string" and not set(o) - {"type", "title"}
+                   for o in options)  # any string will do: nothing to break
+
+
+READ_CASES = [(path, mode) for path in sorted(OPENAPI["paths"])
+              if "get" in OPENAPI["paths"][path]
+              for mode in GenerationMode
+              if mode is GenerationMode.POSITIVE
+              or any(map(_breakable, OPENAPI["paths"][path]["get"].get("parameters", [])))]
 
 
 @chaos
-@SPEC.include(method="GET").parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_fuzzed_reads_never_get_a_5xx(case: Any, api: ApiServer,
+@pytest.mark.parametrize(("path", "mode"), READ_CASES,
+                         ids=[f"{path}-{mode.value}" for path, mode in READ_CASES])
+def test_fuzzed_reads_never_get_a_5xx(path: str, mode: GenerationMode, api: ApiServer,
                                       fuzz_tally: Counter[str]) -> None:
-    """schemathesis generates requests from the OpenAPI spec (valid and invalid ones)."""
-    for key in (KEY_A, "wrong"):
-        resp = case.call(base_url=api.url, headers={"Authorization": f"Bearer {key}"})
-        fuzz_tally[f"{resp.status_code // 100}xx"] += 1
-        assert resp.status_code < 500, (case.method, case.formatted_path, case.query,
-                                        resp.status_code, resp.text[:300])
-        if resp.status_code >= 400:
-            assert resp.json().get("detail"), "an error without a reason"
+    """schemathesis generates requests from the OpenAPI spec: valid ones (positive) and
+    ones that break it (negative)."""
+
+    @given(case=SPEC[path]["GET"].as_strategy(generation_mode=mode))
+    @settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
+    def reads(case: Any) -> None:
+        for key in (KEY_A, "wrong"):
+            resp = case.call(base_url=api.url, headers={"Authorization": f"Bearer {key}"})
+            fuzz_tally[f"{resp.status_code // 100}xx"] += 1
+            assert resp.status_code < 500, (case.method, case.formatted_path, case.query,
+                                            resp.status_code, resp.text[:300])
+            if resp.status_code >= 400:
+                assert resp.json().get("detail"), "an error without a reason"
+
+    reads()
+
+
+def test_every_read_operation_of_the_spec_is_fuzzed() -> None:
+    reads = {path for path, methods in OPENAPI["paths"].items() if "get" in methods}
+    assert {path for path, _ in READ_CASES} == reads and len(reads) >= 20
+    assert ("/v1/alerts", GenerationMode.NEGATIVE) in READ_CASES
