@@ -211,6 +211,12 @@ def test_internal_analysis_endpoints_serve_series_and_worst_examples(
     from tests.conftest import INTERNAL_TOKEN, PROJECT_A
 
     stack = builtin_stack
+    # its own traces: it must not rely on another test of the module having run first
+    # (a random order ran it first and found no traces)
+    mine = [valid_event(901, completion=""), valid_event(902, completion="Paris."),
+            valid_event(903, completion="Rome.")]
+    asyncio.run(_emit(stack.target, mine))
+    wait_until(lambda: all(_scores(stack, e.trace_id) for e in mine), 90, "its traces judged")
     now = datetime.now(UTC)
     window = {"since": (now - timedelta(hours=1)).isoformat(), "until": now.isoformat()}
     url = f"{stack.api_url}/internal/analysis"
