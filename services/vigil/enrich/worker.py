@@ -34,7 +34,7 @@ from vigil.enrich.stage import (
 from vigil.events.validate import Limits
 from vigil.kafka import topics as t
 from vigil.kafka.poison import Poison, process
-from vigil.kafka.producer import dead_letter, send_lines
+from vigil.kafka.producer import dead_letter, faust_dir, send_lines
 from vigil.kafka.signing import check, internal_secret
 from vigil.logs import get_logger
 from vigil.metrics import ENRICH_EVENTS, ENRICH_PII, ENRICH_UNPRICED
@@ -60,6 +60,7 @@ def build_app(settings: Settings) -> faust.App:
         settings.group("enrich"),
         broker=[f"kafka://{s.strip()}" for s in settings.kafka_bootstrap_servers.split(",")],
         store="memory://",
+        datadir=str(faust_dir(settings, "enrich")),  # not {name}-data in the cwd
         web_enabled=False,
         topic_allow_declare=False,
         topic_disable_leader=True,

@@ -36,7 +36,7 @@ from vigil.judge.sampling import Sampler
 from vigil.judge.stage import JudgeStage
 from vigil.kafka import topics as t
 from vigil.kafka.poison import Poison, process_async
-from vigil.kafka.producer import dead_letter, send_lines
+from vigil.kafka.producer import dead_letter, faust_dir, send_lines
 from vigil.kafka.signing import check, internal_secret, verify
 from vigil.logs import get_logger
 from vigil.settings import Settings
@@ -113,7 +113,9 @@ def build_app(settings: Settings) -> faust.App:
     app = faust.App(
         settings.group("judge"),
         broker=[f"kafka://{s.strip()}" for s in settings.kafka_bootstrap_servers.split(",")],
-        store="memory://", web_enabled=False, topic_allow_declare=False,
+        store="memory://", web_enabled=False,
+        datadir=str(faust_dir(settings, "judge")),  # not {name}-data in the cwd
+        topic_allow_declare=False,
         topic_disable_leader=True, consumer_auto_offset_reset="earliest",
         broker_session_timeout=settings.kafka_session_timeout_ms / 1000,
         broker_heartbeat_interval=settings.kafka_heartbeat_interval_ms / 1000,
