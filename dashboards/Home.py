@@ -53,17 +53,17 @@ else:
     left, right = st.columns(2)
     with left:
         st.markdown("**Traces**")
-        line(series(points, "traces"))
+        line(f, series(points, "traces"))
         st.markdown("**Errors**")
-        line(series(points, "errors"))
+        line(f, series(points, "errors"))
     with right:
         st.markdown("**Cost (USD)**")
-        line(series(points, "cost_usd"))
+        line(f, series(points, "cost_usd"))
         st.markdown("**Latency p95 (ms)**")
-        line(series(points, "latency_p95_ms"))
+        line(f, series(points, "latency_p95_ms"))
 
     st.subheader("By app")
     rows: list[dict[str, Any]] = fetch(api.breakdown, "app", f.scope)
     st.dataframe(table(rows, ["value", "traces", "cost_usd", "error_rate", "latency_p50_ms",
-                              "latency_p95_ms", "judgments", "mean_score"])
+                              "latency_p95_ms", "judgments", "mean_score"], zone=f.zone)
                  .rename(columns={"value": "app"}), hide_index=True, width="stretch")

@@ -15,6 +15,8 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from api import ApiError, VigilApi
+from charts import time_chart
+from clock import UTC, known_zone, time_columns, zone_choices
 
 T = TypeVar("T")
 
@@ -26,6 +28,9 @@ RANGES: dict[str, tuple[float, str]] = {
     "Last 7 days": (24 * 7, "hour"),
     "Last 30 days": (24 * 30, "day"),
 }
+# the time range as it reads in a link (?range=7d)
+RANGE_CODES = {"Last hour": "1h", "Last 6 hours": "6h", "Last 24 hours": "24h",
+               "Last 7 days": "7d", "Last 30 days": "30d"}
 GROUP_BYS = ("none", "app", "model", "prompt_version", "environment")
 
 START_HINT = ("Start the system with `make up` (it runs demo traffic), or send traces to "
@@ -45,6 +50,7 @@ class Filters:
     interval: str
     group_by: str | None        # None: no slicing
     slices: dict[str, str]      # slice filters in force (app, model, ...)
+    zone: str = UTC             # times are shown on a 24-hour clock in this zone
 
     @property
     def scope(self) -> dict[str, Any]:
@@ -95,12 +101,42 @@ def signed_in_key() -> str | None:
     raise AssertionError("unreachable")
 
 
+def from_link(query: dict[str, str]) -> dict[str, str]:
+    """The session-state filters a shared link (`?range=7d&app=support-bot&tz=UTC`) asks
+    for; unknown or malformed values are left out, so a stale link still opens."""
+    picked: dict[str, str] = {}
+    by_code = {code: label for label, code in RANGE_CODES.items()}
+    if query.get("range") in by_code:
+        picked["vigil_range"] = by_code[query["range"]]
+    if query.get("group_by") in GROUP_BYS:
+        picked["vigil_group_by"] = query["group_by"]
+    if query.get("tz"):
+        picked["vigil_zone"] = known_zone(query["tz"])
+    for name in SLICE_LABELS:
+        if query.get(name):
+            picked[f"vigil_slice_{name}"] = query[name]
+    return picked
+
+
+def to_link(f: Filters) -> dict[str, str]:
+    """The query parameters that reopen this view (the inverse of from_link)."""
+    link = {"range": RANGE_CODES[f.range_label], **f.slices, "tz": f.zone}
+    if f.group_by:
+        link["group_by"] = f.group_by
+    return link
+
+
 def sidebar(api: VigilApi) -> Filters:
-    """Time range, slice filters and group-by, kept across pages in st.session_state."""
+    """Time range, slice filters, group-by and time zone, kept across pages in
+    st.session_state and in the page's URL, so a view can be shared as a link."""
     ss = st.session_state
+    if not ss.get("vigil_link_read"):
+        ss.update(from_link({k: st.query_params[k] for k in st.query_params}))
+        ss["vigil_link_read"] = True
     ss.setdefault("vigil_range", "Last 24 hours")
     ss.setdefault("vigil_group_by", "none")
     ss.setdefault("vigil_refresh", "1 min")
+    ss.setdefault("vigil_zone", UTC)
     ranges = list(RANGES)
     with st.sidebar:
         st.header("Filters")
@@ -123,11 +159,20 @@ def sidebar(api: VigilApi) -> Filters:
                 slices[name] = chosen
         group = st.selectbox("Group charts by", GROUP_BYS,
                              index=GROUP_BYS.index(ss["vigil_group_by"]))
+        zones = zone_choices(st.context.timezone)
+        if ss["vigil_zone"] not in zones:
+            zones.append(ss["vigil_zone"])  # a zone a shared link asked for
+        zone = st.selectbox("Times in", zones, index=zones.index(ss["vigil_zone"]),
+                            help="Every time is shown on a 24-hour clock in this zone: "
+                                 "UTC, or your browser's.")
         refresh = st.selectbox("Auto-refresh", list(REFRESH_CHOICES),
                                index=list(REFRESH_CHOICES).index(ss["vigil_refresh"]))
         st.caption(f"Read API: {api.base_url}")
     ss["vigil_range"], ss["vigil_group_by"], ss["vigil_refresh"] = label, group, refresh
-    return Filters(label, hours, interval, None if group == "none" else group, slices)
+    ss["vigil_zone"] = zone
+    f = Filters(label, hours, interval, None if group == "none" else group, slices, zone)
+    st.query_params.from_dict(to_link(f))
+    return f
 
 
 def auto_refresh(seconds: int | None) -> None:
@@ -176,18 +221,31 @@ def series(points: list[dict[str, Any]], metric: str, label: str | None = None
     return df.pivot_table(index="bucket", columns="slice", values=metric, aggfunc="sum")
 
 
-def line(frame: pd.DataFrame) -> None:
-    """A line chart; a single bucket (a young system) is drawn as bars so it shows."""
-    if len(frame.index) < 2:
-        st.bar_chart(frame)
-    else:
-        st.line_chart(frame)
+def line(f: Filters, frame: pd.DataFrame, title: str | None = None,
+         interval: str | None = None) -> None:
+    """A time chart of a wide frame on a 24-hour axis in the picked zone."""
+    time_chart(frame, f.zone, interval or f.interval, title=title)
 
 
-def table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> pd.DataFrame:
+def bars(f: Filters, frame: pd.DataFrame, title: str | None = None,
+         interval: str | None = None) -> None:
+    time_chart(frame, f.zone, interval or f.interval, kind="bar", title=title)
+
+
+TIME_SUFFIXES = ("_at", "_time", "_start", "_end")
+
+
+def table(rows: list[dict[str, Any]], columns: list[str] | None = None,
+          zone: str | None = None) -> pd.DataFrame:
+    """Rows as a frame with `columns` in order. With `zone`, time columns (`*_at`,
+    `*_time`, `*_start`, `*_end`) read on a 24-hour clock in that zone and say so in
+    their names, in the table and its CSV download alike."""
     df = pd.DataFrame(rows)
     if columns:
         df = df[[c for c in columns if c in df.columns]]
+    if zone:
+        df = time_columns(df, [c for c in df.columns if str(c).endswith(TIME_SUFFIXES)],
+                          zone)
     return df
 
 

@@ -62,6 +62,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# How long a started process may take to answer. Generous on purpose: a stage imports
+# chdb, faust, fastapi and friends before it listens, and on a machine whose cores are
+# oversubscribed (seen: load average 18 on 2 cores) that took over 90 s.
+STARTUP_S = 240
+
 def wait_until(probe: Callable[[], T], timeout: float = 60, what: str = "condition") -> T:
     """Poll `probe` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -187,7 +192,7 @@ class Stack:
             if "sink" in names:
                 self.wait_api()
             if "ingest" in names:
-                wait_until(lambda: _port_open(self.ingest_port), 60, "ingest port")
+                wait_until(lambda: _port_open(self.ingest_port), STARTUP_S, "ingest port")
         except BaseException:
             self.stop()
             raise
@@ -202,7 +207,7 @@ class Stack:
             return httpx.get(f"{self.api_url}/health", timeout=2,
                              verify=self.verify).status_code == 200
 
-        wait_until(healthy, 90, "the read API")
+        wait_until(healthy, STARTUP_S, "the read API")
 
     def get(self, path: str, key: str = KEY_A) -> Any:
         response = httpx.get(f"{self.api_url}{path}", timeout=10, verify=self.verify,

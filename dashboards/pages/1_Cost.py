@@ -10,6 +10,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from clock import stamp
 from common import START_HINT, fetch, line, money, page, series, table
 
 api, f = page("Cost")
@@ -35,20 +36,20 @@ if not budgets:
 for b in budgets:
     st.markdown(f"**{b['name']}** — {money(b['spent_usd'])} of {money(b['limit_usd'])} "
                 f"spent; forecast {money(b['forecast_usd'])} by "
-                f"{b['period_end'][:16].replace('T', ' ')} UTC")
+                f"{stamp(b['period_end'], f.zone)}")
     st.progress(min(1.0, b["spent_share"]), text=f"{b['spent_share']:.0%} spent")
     if b["exceeded"]:
         st.error("Budget exceeded.")
     elif b["runs_out_at"]:
         st.warning(f"At the last hour's rate ({money(b['last_hour_usd'])}/h) it runs out "
-                   f"at {b['runs_out_at'][:16].replace('T', ' ')} UTC.")
+                   f"at {stamp(b['runs_out_at'], f.zone)}.")
     if b["burn"]:
         burn = pd.DataFrame(b["burn"])
         burn["hour"] = pd.to_datetime(burn["hour"], utc=True, format="mixed")
         burn = burn.set_index("hour")[["cumulative_usd"]].rename(
             columns={"cumulative_usd": "spent (USD)"})
         burn["limit (USD)"] = b["limit_usd"]
-        st.line_chart(burn)
+        line(f, burn, interval="hour")
 
 if now.get("traces"):
     st.subheader("Breakdown")
@@ -57,7 +58,7 @@ if now.get("traces"):
         with tab:
             rows = fetch(api.breakdown, dimension, f.scope, limit=25)
             df = table(rows, ["value", "traces", "cost_usd", "input_tokens",
-                              "output_tokens", "latency_p95_ms"]).rename(
+                              "output_tokens", "latency_p95_ms"], zone=f.zone).rename(
                 columns={"value": dimension})
             if df.empty:
                 st.caption("Nothing here in this range.")
@@ -68,4 +69,4 @@ if now.get("traces"):
     st.subheader("Cost over time")
     points = fetch(api.timeseries, "traffic", f.scope, interval=f.interval,
                    group_by=f.group_by)
-    line(series(points, "cost_usd"))
+    line(f, series(points, "cost_usd"))

@@ -11,7 +11,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import fetch, page, series, table
+from common import fetch, line, page, series, table
 
 api, f = page("Quality")
 
@@ -27,7 +27,7 @@ if not evaluators:
 else:
     st.subheader("Evaluators")
     st.dataframe(table(evaluators, ["evaluator", "judgments", "errors", "mean_score",
-                                    "p10_score"]), hide_index=True, width="stretch")
+                                    "p10_score"], zone=f.zone), hide_index=True, width="stretch")
     names = [e["evaluator"] for e in evaluators]
     chosen = st.multiselect("Evaluators in the chart", names, default=names[:3],
                             key="vigil_evaluators")
@@ -42,7 +42,7 @@ else:
     frames = [fr for fr in frames if not fr.empty]
     if frames:
         st.markdown(f"**Mean score — {f.describe()}**")
-        st.line_chart(pd.concat(frames, axis=1))
+        line(f, pd.concat(frames, axis=1), title="mean score")
 
 st.subheader("A/B comparison")
 c = st.columns(3)
@@ -85,14 +85,14 @@ else:
             st.caption(f"95% interval of B - A: [{result['ci_low']:+.3f}, "
                        f"{result['ci_high']:+.3f}] ({ab['meaning']}).")
         (st.success if result["significant"] else st.info)(result["verdict"])
-    st.dataframe(table(ab["variants"]), hide_index=True, width="stretch")
+    st.dataframe(table(ab["variants"], zone=f.zone), hide_index=True, width="stretch")
 
 lowest = scores.get("lowest") or []
 if lowest:
     st.subheader("Lowest scores")
     st.dataframe(table(lowest, ["trace_start_time", "evaluator", "score", "label", "app",
                                 "model", "prompt_template_version", "rationale",
-                                "trace_id"]), hide_index=True, width="stretch")
+                                "trace_id"], zone=f.zone), hide_index=True, width="stretch")
 
 sampling_by = f.group_by or "app"
 st.subheader(f"Judged share by {sampling_by.replace('_', ' ')}")
@@ -102,7 +102,7 @@ if not slices:
             "sees eligible traces.")
 else:
     df = table(slices, ["slice", "eligible", "judged", "judged_by_rule", "skipped_budget",
-                        "judged_share"])
+                        "judged_share"], zone=f.zone)
     df["slice"] = df["slice"].replace("", "(none)")
     st.bar_chart(df.set_index("slice")["judged_share"])
     st.dataframe(df, hide_index=True, width="stretch")

@@ -10,7 +10,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import fetch, page, table
+from common import bars, fetch, page, table
 
 api, f = page("Alerts")
 
@@ -29,11 +29,12 @@ else:
     events = pd.DataFrame(alerts)
     events["hour"] = pd.to_datetime(events["event_time"], utc=True,
                                     format="mixed").dt.floor("h")
-    st.bar_chart(events.pivot_table(index="hour", columns="status", values="alert_id",
-                                    aggfunc="count").fillna(0))
+    bars(f, events.pivot_table(index="hour", columns="status", values="alert_id",
+                               aggfunc="count").fillna(0), title="alert events",
+         interval="hour")
     st.dataframe(table(alerts, ["event_time", "status", "severity", "signal", "title",
                                 "value", "baseline", "threshold", "started_at",
-                                "resolved_at"]),
+                                "resolved_at"], zone=f.zone),
                  hide_index=True, width="stretch")
     for a in alerts[:20]:
         with st.expander(f"[{a.get('status')}] {a.get('title') or a.get('signal')}"):

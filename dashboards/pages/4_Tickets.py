@@ -38,7 +38,7 @@ if not tickets:
     st.stop()
 
 st.dataframe(table(tickets, ["ticket_id", "status", "signal", "title", "dataset_size",
-                             "opened_at", "updated_at", "reopened"]),
+                             "opened_at", "updated_at", "reopened"], zone=f.zone),
              hide_index=True, width="stretch")
 
 labels = {t["ticket_id"]: f"{t['ticket_id']} — {t.get('title', '')} [{t.get('status')}]"
@@ -66,7 +66,7 @@ with st.expander("Before / after"):
 examples = detail.get("examples") or []
 st.markdown(f"**Examples ({len(examples)})**")
 if examples:
-    st.dataframe(table(examples), hide_index=True, width="stretch")
+    st.dataframe(table(examples, zone=f.zone), hide_index=True, width="stretch")
 if detail.get("drift_report"):
     with st.expander("Drift report"):
         st.json(detail["drift_report"])

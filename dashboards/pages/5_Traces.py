@@ -11,6 +11,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from clock import stamp
 from common import START_HINT, fetch, page, table
 
 api, f = page("Traces")
@@ -54,7 +55,7 @@ nav[2].caption(f"Page {len(pages)} · {len(traces)} calls, newest first · {f.de
 
 st.dataframe(table(traces, ["start_time", "trace_id", "session_id", "app", "model",
                             "prompt_template_version", "status", "latency_ms",
-                            "input_tokens", "output_tokens", "total_cost"]),
+                            "input_tokens", "output_tokens", "total_cost"], zone=f.zone),
              hide_index=True, width="stretch")
 if not traces:
     st.stop()
@@ -79,7 +80,7 @@ for name, empty in (("scores", "Not judged: the judge scores a sample of traces.
     rows = detail.get(name) or []
     st.markdown(f"**{name.capitalize()} ({len(rows)})**")
     if rows:
-        st.dataframe(table(rows), hide_index=True, width="stretch")
+        st.dataframe(table(rows, zone=f.zone), hide_index=True, width="stretch")
     else:
         st.caption(empty)
 
@@ -94,11 +95,11 @@ if session:
         with st.chat_message("assistant"):
             st.write(call.get("completion") or f"(error) {call.get('error_message', '')}")
             s = scored.get(call["trace_id"])
-            st.caption(f"{call['start_time']} · {call.get('model')}"
+            st.caption(f"{stamp(call['start_time'], f.zone)} · {call.get('model')}"
                        + (f" · {s['evaluator']} {s['score']}" if s else "")
                        + (" · this trace" if call["trace_id"] == chosen else ""))
     if convo.get("feedback"):
         st.markdown("**Feedback in this session**")
-        st.dataframe(table(convo["feedback"]), hide_index=True, width="stretch")
+        st.dataframe(table(convo["feedback"], zone=f.zone), hide_index=True, width="stretch")
 else:
     st.caption("This trace has no session id, so there is no conversation to show.")

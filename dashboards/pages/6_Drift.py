@@ -10,7 +10,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import fetch, page, table
+from common import fetch, line, page, table
 
 api, f = page("Drift")
 
@@ -28,11 +28,11 @@ if points:
     frame["run_at"] = pd.to_datetime(frame["run_at"], utc=True, format="mixed")
     frame["line"] = frame["app"] + "/" + frame["model"] + " · " + frame["feature"]
     frame["effect_size"] = pd.to_numeric(frame["effect_size"], errors="coerce")
-    st.line_chart(frame.pivot_table(index="run_at", columns="line", values="effect_size",
+    line(f, frame.pivot_table(index="run_at", columns="line", values="effect_size",
                                     aggfunc="mean"))
 
 df = table(reports, ["run_at", "report_id", "app", "model", "drifted_features",
-                     "current_start", "current_end", "has_html"])
+                     "current_start", "current_end", "has_html"], zone=f.zone)
 if "drifted_features" in df:
     df["drifted_features"] = df["drifted_features"].map(
         lambda v: ", ".join(v) if isinstance(v, list) else v)

@@ -4,6 +4,7 @@ shared filters, trace paging and ticket actions."""
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 from collections.abc import Iterator
@@ -223,3 +224,30 @@ def test_with_no_key_configured_the_dashboard_asks_for_one_and_shows_only_its_pr
     at.button[0].click().run()
     assert "Sign in with" not in text(at)
     assert {m.label for m in at.metric} >= {"Traces", "Cost (USD)"}
+
+
+def test_a_shared_link_opens_the_same_view_and_the_url_follows_the_filters(
+        alpha: ApiServer) -> None:
+    at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=TIMEOUT)
+    at.query_params.update({"range": "7d", "app": "search", "tz": "Asia/Tokyo"})
+    at.run()
+    clean(at)
+    assert at.session_state["vigil_range"] == "Last 7 days"
+    assert "Traces 200" in text(at)  # the link's app filter narrows the numbers
+    assert next(b for b in at.sidebar.selectbox if b.label == "Times in").value == \
+        "Asia/Tokyo"
+    next(b for b in at.sidebar.selectbox if b.label == "Group charts by").select(
+        "model").run()
+    assert at.query_params["group_by"] == "model"
+    assert at.query_params["range"] == "7d" and at.query_params["app"] == "search"
+
+
+def test_charts_have_a_24_hour_time_axis_that_names_the_zone(alpha: ApiServer) -> None:
+    at = run("Home.py")
+    clean(at)
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 4  # traces, errors, cost, latency
+    for chart in charts:
+        x = json.loads(chart.proto.spec)["encoding"]["x"]
+        assert x["axis"]["labelExpr"] == "utcFormat(datum.value, '%H:%M')", x
+        assert x["title"] == "time (UTC)"

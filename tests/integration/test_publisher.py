@@ -21,7 +21,11 @@ pytestmark = pytest.mark.integration
 def test_a_connection_reset_between_connect_and_send_is_retryable(broker: Broker) -> None:
     settings = Settings(kafka_bootstrap_servers=broker.bootstrap,
                         topic_prefix=f"t{uuid.uuid4().hex[:8]}.", internal_token=INTERNAL_TOKEN,
-                        kafka_partitions=2)
+                        kafka_partitions=2,
+                        # the test is about which error a lost connection gives, not about
+                        # the timeout: on a loaded machine the first connect (topics, then
+                        # the producer) can take longer than the 5 s default
+                        ack_timeout_s=60)
 
     async def scenario() -> None:
         publisher = TracePublisher(settings)
