@@ -155,8 +155,9 @@ def _insert_json(store: Store, table: str, columns: tuple[str, ...], row: dict[s
 class ApiServer:
     """The read API app on a real uvicorn server in a thread."""
 
-    def __init__(self, store: Store, port: int, budgets: list[Budget]) -> None:
-        keys = KeyRing.parse(f"{KEY_A}=alpha,{KEY_B}=beta,{KEY_EMPTY}=gamma")
+    def __init__(self, store: Store, port: int, budgets: list[Budget],
+                 keys: KeyRing | None = None) -> None:
+        keys = keys or KeyRing.parse(f"{KEY_A}=alpha,{KEY_B}=beta,{KEY_EMPTY}=gamma")
         app = create_app(store, keys, "internal", budgets)
         self.app = app
         self.url = f"http://127.0.0.1:{port}"
