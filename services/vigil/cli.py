@@ -266,7 +266,11 @@ keys_app = typer.Typer(help="API keys in the key file (VIGIL_KEYS_FILE): create,
 app.add_typer(keys_app, name="keys")
 
 
-@keys_app.command("create")
+@keys_app.command("create", help=(
+    "Create a key; it is printed once (only its hash is stored). A new key has scope read "
+    "unless --scope says otherwise; every scope may send events. Keys created before scopes "
+    "existed, and the keys of VIGIL_API_KEYS (unless an entry says key=project:scope), have "
+    "scope admin: they keep doing all they did."))
 def keys_create(project: Annotated[str, typer.Option(help="Project the key writes to and "
                                                      "reads from.")],
                 name: Annotated[str, typer.Option(help="What the key is for (shown as who "
@@ -275,12 +279,6 @@ def keys_create(project: Annotated[str, typer.Option(help="Project the key write
                     "read: send events and read the API (an app's key); write: also change "
                     "state (push prompts, move labels, acknowledge tickets); admin: all of "
                     "that (reserved for more)."))] = "read") -> None:
-    """Create a key; it is printed once (only its hash is stored).
-
-    Scopes: a new key is `read` unless --scope says otherwise. Every scope may send
-    events. Keys created before scopes existed, and the keys of VIGIL_API_KEYS (unless
-    an entry says `key=project:scope`), have scope admin: they keep doing all they did.
-    """
     from vigil import keystore
 
     settings = Settings()

@@ -32,8 +32,7 @@ def push(name: str,
              "and `params:` (temperature, max_tokens, response_format, tools)."))],
          message: Annotated[str, typer.Option("--message", "-m", help="Commit message.")] = "",
          key: KeyOption = DEMO_API_KEY) -> None:
-    """Push FILE as the next version of NAME; prints the version. Content identical to the
-    newest version creates none (and says so)."""
+    """Push FILE as the next version of NAME (none if identical to the newest)."""
     doc = _read_prompt_file(file)
     answer = _call("POST", f"/v1/prompts/{name}/versions", key, json={**doc, "message": message})
     if answer["created"]:
@@ -79,8 +78,7 @@ def show(ref: Annotated[str, typer.Argument(metavar="NAME[@VERSION|:LABEL]", hel
 
 @prompts_app.command("diff")
 def diff(name: str, v1: int, v2: int, key: KeyOption = DEMO_API_KEY) -> None:
-    """What changed from version V1 to V2: model, parameters, and the lines of the
-    messages or template."""
+    """What changed from V1 to V2: model, parameters, lines of the messages or template."""
     result = _call("GET", f"/v1/prompts/{name}/diff", key,
                    params={"from_version": v1, "to_version": v2})
     typer.echo(render_diff(result))
@@ -95,8 +93,7 @@ def label(name: str, version: int, label: str, key: KeyOption = DEMO_API_KEY) ->
 
 @prompts_app.command("rollback")
 def rollback(name: str, label: str, key: KeyOption = DEMO_API_KEY) -> None:
-    """Point LABEL back at the version it pointed at before its last move (a second
-    rollback undoes the first)."""
+    """Point LABEL back where it was before its last move (a second rollback undoes it)."""
     m = _call("POST", f"/v1/prompts/{name}/labels/{label}/rollback", key)
     typer.echo(f"{name}: {label} rolled back {m['from_version']} -> {m['to_version']}")
 
