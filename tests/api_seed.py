@@ -21,12 +21,15 @@ import uvicorn
 
 from tests.conftest import free_port
 from vigil.api.app import create_app
+from vigil.api.prompt_registry import PromptRegistry
 from vigil.auth import KeyRing
 from vigil.core.budgets import Budget
+from vigil.core.prompts import parse_content
 from vigil.settings import Settings
 from vigil.store.client import Store, open_store
 from vigil.store.migrate import migrate
 from vigil.store.tables import ALERTS, DRIFT_REPORT_HTML, DRIFT_REPORTS, JUDGE_SAMPLING, TICKETS
+from vigil.store.writer import LocalStoreWriter
 
 KEY_A, KEY_B, KEY_EMPTY = "key-alpha", "key-beta", "key-gamma"
 DRIFT_HTML = "<html><body><h1>evidently drift report</h1></body></html>"
@@ -137,7 +140,19 @@ def seed(store: Store, now: datetime) -> Seeded:
         "summary_id": "js-1", "app": "chat", "environment": "prod", "model": "m1",
         "prompt_template_version": "v1", "eligible": 100, "judged": 40, "judged_by_rule": 5,
         "skipped_budget": 3})
+    seed_prompts(store)
     return data
+
+
+def seed_prompts(store: Store) -> None:
+    """Prompt `greet` of alpha: two versions, `production` on the first; through the
+    registry's own write path."""
+    registry = PromptRegistry(store, LocalStoreWriter(store))
+    for text in ("Hello {{name}}", "Hi {{name}}!"):
+        registry.push("alpha", "greet", parse_content({
+            "messages": [{"role": "user", "content": text}], "model": "m1",
+            "params": {"temperature": 0.2}}), "seed", "seed")
+    registry.move_label("alpha", "greet", "production", 1, "seed")
 
 
 def _trace_row(project: str, t: dict[str, Any]) -> tuple[Any, ...]:
@@ -155,8 +170,9 @@ def _insert_json(store: Store, table: str, columns: tuple[str, ...], row: dict[s
 class ApiServer:
     """The read API app on a real uvicorn server in a thread."""
 
-    def __init__(self, store: Store, port: int, budgets: list[Budget]) -> None:
-        keys = KeyRing.parse(f"{KEY_A}=alpha,{KEY_B}=beta,{KEY_EMPTY}=gamma")
+    def __init__(self, store: Store, port: int, budgets: list[Budget],
+                 keys: KeyRing | None = None) -> None:
+        keys = keys or KeyRing.parse(f"{KEY_A}=alpha,{KEY_B}=beta,{KEY_EMPTY}=gamma")
         app = create_app(store, keys, "internal", budgets)
         self.app = app
         self.url = f"http://127.0.0.1:{port}"

@@ -7,6 +7,12 @@ the key file of `vigil keys` (see vigil.keystore) and re-reads that file when it
 changes (one stat per `poll_s` at most), so a created or revoked key takes
 effect in running services within seconds. Keys are held as SHA-256 digests
 only, so a key never sits in memory in clear after start-up and is never logged.
+
+Each caller has a scope (vigil.keystore.SCOPES): `read`, `write` or `admin`, each
+including the ones before it. The read API's POST routes need `write`
+(vigil.api.deps); ingest takes every scope. Keys of `VIGIL_API_KEYS` are `admin` unless
+the entry names a scope (`key=project:read`), like key-file entries written before
+scopes existed, so every key keeps working as it did.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vigil import keystore
-from vigil.keystore import digest
+from vigil.keystore import LEGACY_SCOPE, SCOPES, digest
 from vigil.logs import get_logger
 from vigil.settings import DEMO_API_KEY, Settings
 
@@ -31,6 +37,17 @@ class Caller:
     project: str
     key_id: str  # public: the key file's id, or "env-N" for the N-th VIGIL_API_KEYS entry
     digest: str  # identifies the key (rate limit buckets); never the key itself
+    name: str = ""  # what the key is for (`vigil keys create --name`); may be empty
+    scope: str = LEGACY_SCOPE
+
+    @property
+    def label(self) -> str:
+        """How the caller is named in the records it writes (a prompt's pushed_by)."""
+        return self.name or self.key_id
+
+    def may(self, scope: str) -> bool:
+        """Whether this caller's scope includes `scope`."""
+        return SCOPES.index(self.scope) >= SCOPES.index(scope)
 
 
 class KeyRing:
@@ -47,14 +64,20 @@ class KeyRing:
     @classmethod
     def parse(cls, spec: str, key_file: Path | None = None, *, poll_s: float = 1.0,
               clock: Callable[[], float] = time.monotonic) -> KeyRing:
-        """Parse 'key1=project-a,key2=project-b' (plus an optional key file)."""
+        """Parse 'key1=project-a,key2=project-b:read' (plus an optional key file)."""
         callers: dict[str, Caller] = {}
         for n, item in enumerate(p.strip() for p in spec.split(",") if p.strip()):
             key, sep, project = item.partition("=")
+            project, _, scope = project.strip().partition(":")
             if not sep or not key.strip() or not project.strip():
-                raise ValueError(f"VIGIL_API_KEYS entry {n + 1} is not 'key=project'")
+                raise ValueError(f"VIGIL_API_KEYS entry {n + 1} is not 'key=project' "
+                                 "(or 'key=project:scope')")
+            if scope and scope not in SCOPES:
+                raise ValueError(f"VIGIL_API_KEYS entry {n + 1}: scope {scope!r} is not one "
+                                 f"of {', '.join(SCOPES)}")
             d = digest(key.strip())
-            callers[d] = Caller(project.strip(), f"env-{n + 1}", d)
+            callers[d] = Caller(project.strip(), f"env-{n + 1}", d, f"env-{n + 1}",
+                                scope or LEGACY_SCOPE)
         if not callers:
             raise ValueError("VIGIL_API_KEYS holds no key: set 'key=project[,key=project]'")
         return cls(callers, key_file, poll_s=poll_s, clock=clock)
@@ -114,8 +137,10 @@ class KeyRing:
             except keystore.KeyFileError as exc:
                 log.error("key file unreadable; keeping the keys read before", error=str(exc))
                 return
-            self._file_callers = {k.digest: Caller(k.project, k.key_id, k.digest)
-                                  for k in stored if k.active}
+            self._file_callers = {
+                k.digest: Caller(k.project, k.key_id, k.digest, k.name,
+                                 k.scope if k.scope in SCOPES else "read")  # unknown: least
+                for k in stored if k.active}
             self._signature = signature
             log.info("API key file read", active_keys=len(self._file_callers),
                      revoked_keys=sum(not k.active for k in stored))

@@ -14,6 +14,7 @@ import httpx
 import typer
 
 from vigil.logs import configure_logging, get_logger
+from vigil.prompts_cli import prompts_app
 from vigil.settings import DEMO_API_KEY, Settings, redact_url
 
 if TYPE_CHECKING:
@@ -257,26 +258,38 @@ def tickets_resolve(ticket_id: str, key: KeyOption = DEMO_API_KEY) -> None:
     typer.echo(_api("POST", f"/v1/tickets/{ticket_id}/resolve", key).json()["status"])
 
 
+app.add_typer(prompts_app, name="prompts")
+
 keys_app = typer.Typer(help="API keys in the key file (VIGIL_KEYS_FILE): create, list, "
                        "revoke. Running services pick up changes within seconds.",
                        no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
 
-@keys_app.command("create")
+@keys_app.command("create", help=(
+    "Create a key; it is printed once (only its hash is stored). A new key has scope read "
+    "unless --scope says otherwise; every scope may send events. Keys created before scopes "
+    "existed, and the keys of VIGIL_API_KEYS (unless an entry says key=project:scope), have "
+    "scope admin: they keep doing all they did."))
 def keys_create(project: Annotated[str, typer.Option(help="Project the key writes to and "
                                                      "reads from.")],
-                name: Annotated[str, typer.Option(help="What the key is for.")] = "") -> None:
-    """Create a key; it is printed once (only its hash is stored)."""
+                name: Annotated[str, typer.Option(help="What the key is for (shown as who "
+                                                  "pushed a prompt or moved a label).")] = "",
+                scope: Annotated[str, typer.Option(help=(
+                    "read: send events and read the API (an app's key); write: also change "
+                    "state (push prompts, move labels, acknowledge tickets); admin: all of "
+                    "that (reserved for more)."))] = "read") -> None:
     from vigil import keystore
 
     settings = Settings()
     try:
-        key, stored = keystore.create(settings.key_file_path, project, name, datetime.now(UTC))
+        key, stored = keystore.create(settings.key_file_path, project, name, datetime.now(UTC),
+                                      scope)
     except ValueError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
-    typer.echo(f"key id:  {stored.key_id}\nproject: {stored.project}\napi key: {key}")
+    typer.echo(f"key id:  {stored.key_id}\nproject: {stored.project}\nscope:   {stored.scope}\n"
+               f"api key: {key}")
     typer.echo("store the key now: it is not shown again", err=True)
 
 
@@ -290,7 +303,8 @@ def keys_list() -> None:
         typer.echo("no keys in the key file")
     for k in keys:
         state = f"revoked {k.revoked_at}" if k.revoked_at else "active"
-        typer.echo(f"{k.key_id}  {k.project:<20} {k.name:<24} created {k.created_at}  {state}")
+        typer.echo(f"{k.key_id}  {k.project:<20} {k.name:<24} {k.scope:<6} "
+                   f"created {k.created_at}  {state}")
 
 
 @keys_app.command("revoke")

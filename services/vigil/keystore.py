@@ -3,8 +3,14 @@
 One JSON document (`VIGIL_KEYS_FILE`, default `VIGIL_DATA_DIR/keys.json`):
 
     {"version": 1, "keys": [{"key_id": "vk_AbCd1234", "digest": "<sha256 hex>",
-      "project": "shop", "name": "checkout-prod", "created_at": "...",
+      "project": "shop", "name": "checkout-prod", "scope": "read", "created_at": "...",
       "revoked_at": null}]}
+
+A key's scope is what it may do with the read API (vigil.auth): `read` (GET routes),
+`write` (also the POST routes that change state: prompts, labels, tickets) or `admin`
+(everything; today the same as write). Every scope may send events to ingest. An entry
+written before scopes existed has none and is `admin`: such keys could do everything
+and still can.
 
 A key is `vk_` + 32 random bytes (urlsafe base64); it is shown once at creation
 and only its SHA-256 digest is kept. A fast hash is enough here because the
@@ -38,6 +44,8 @@ KEY_PREFIX = "vk_"
 KEY_ID_CHARS = len(KEY_PREFIX) + 8
 PROJECT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 MAX_NAME_CHARS = 200
+SCOPES = ("read", "write", "admin")  # each includes the ones before it
+LEGACY_SCOPE = "admin"  # of a key stored before scopes existed: all it could do before
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +56,7 @@ class StoredKey:
     name: str
     created_at: str
     revoked_at: str | None = None
+    scope: str = LEGACY_SCOPE
 
     @property
     def active(self) -> bool:
@@ -76,8 +85,11 @@ def load(path: Path) -> list[StoredKey]:
         raise KeyFileError(f"{path} is not a key file: {type(exc).__name__} {exc}") from exc
 
 
-def create(path: Path, project: str, name: str, now: datetime) -> tuple[str, StoredKey]:
+def create(path: Path, project: str, name: str, now: datetime, scope: str = "read"
+           ) -> tuple[str, StoredKey]:
     """Add a new key for `project`; return the key (shown once) and what is stored."""
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
     if not PROJECT_PATTERN.match(project):
         raise ValueError("project must be 1-128 characters: letters, digits, '.', '_', '-'")
     if len(name) > MAX_NAME_CHARS or not name.isprintable():
@@ -90,7 +102,7 @@ def create(path: Path, project: str, name: str, now: datetime) -> tuple[str, Sto
             if key[:KEY_ID_CHARS] not in taken:
                 break
         stored = StoredKey(key_id=key[:KEY_ID_CHARS], digest=digest(key), project=project,
-                           name=name, created_at=now.isoformat())
+                           name=name, created_at=now.isoformat(), scope=scope)
         _write(path, [*keys, stored])
     return key, stored
 

@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     api_keys: SecretStr = Field(
         SecretStr(f"{DEMO_API_KEY}=demo"),
         description="API keys and their projects: 'key1=project-a,key2=project-b'; added to "
-        "the keys of VIGIL_KEYS_FILE. Set it empty to use only the key file.")
+        "the keys of VIGIL_KEYS_FILE. Set it empty to use only the key file. These keys have "
+        "the admin scope unless the entry names one ('key=project:read').")
     keys_file: Path | None = Field(
         None, description="JSON file of hashed API keys managed with `vigil keys`; services "
         "re-read it when it changes. Unset: VIGIL_DATA_DIR/keys.json.")

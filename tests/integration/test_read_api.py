@@ -58,7 +58,9 @@ READS = ["/v1/stats", "/v1/overview", "/v1/breakdown/model", "/v1/traces",
          "/v1/traces/a-tr-0001", "/v1/sessions/a-sess-01", "/v1/scores", "/v1/feedback",
          "/v1/compare", "/v1/slices", "/v1/timeseries/traffic", "/v1/judge/sampling",
          "/v1/budgets", "/v1/alerts", "/v1/tickets", "/v1/tickets/ticket-alpha-1",
-         "/v1/tickets/ticket-alpha-1/dataset", "/v1/drift/reports", "/v1/drift/features"]
+         "/v1/tickets/ticket-alpha-1/dataset", "/v1/drift/reports", "/v1/drift/features",
+         "/v1/prompts", "/v1/prompts/greet", "/v1/prompts/greet/history",
+         "/v1/prompts/greet/diff"]
 
 
 def test_every_read_route_is_listed_here(api: ApiServer) -> None:
@@ -66,7 +68,7 @@ def test_every_read_route_is_listed_here(api: ApiServer) -> None:
     gets = {p for p, ops in spec["paths"].items() if "get" in ops and p.startswith("/v1/")}
     filled = {p.replace("a-tr-0001", "{trace_id}").replace("a-sess-01", "{session_id}")
               .replace("ticket-alpha-1", "{ticket_id}").replace("/model", "/{dimension}")
-              .replace("/traffic", "/{metric}") for p in READS}
+              .replace("/traffic", "/{metric}").replace("/greet", "/{name}") for p in READS}
     assert gets - filled == {"/v1/drift/reports/{report_id}/html"}
 
 
@@ -221,6 +223,13 @@ def test_ticket_acknowledge_then_resolve(api: ApiServer, data: Seeded) -> None:
     assert ok(api, f"/v1/tickets/{data.alpha_ticket}")["status"] == "resolved"
 
 
+def test_the_seeded_prompt_is_served_by_label_and_diffed(api: ApiServer) -> None:
+    assert ok(api, "/v1/prompts/greet", label="production")["version"] == 1
+    assert ok(api, "/v1/prompts/greet")["labels"] == []  # the newest, v2, has none
+    assert ok(api, "/v1/prompts/greet/diff")["unified"][-1] == "+    Hi {{name}}!"
+    assert get(api, "/v1/prompts/greet", KEY_B).status_code == 404
+
+
 def test_drift_features_over_time(api: ApiServer) -> None:
     points = ok(api, "/v1/drift/features", hours=1)["points"]
     assert {(p["feature"], p["drifted"]) for p in points} == {
@@ -259,6 +268,13 @@ BAD = [
     ("/v1/traces/no-such-trace", {}),
     ("/v1/sessions/" + "s" * 500, {}),
     ("/v1/alerts", {"limit": -5}),
+    ("/v1/prompts/greet", {"version": 0}),
+    ("/v1/prompts/greet", {"version": 9}),
+    ("/v1/prompts/greet", {"label": "canary"}),
+    ("/v1/prompts/greet", {"label": "no spaces"}),
+    ("/v1/prompts/greet", {"version": 1, "label": "production"}),
+    ("/v1/prompts/greet/diff", {"from_version": "one"}),
+    ("/v1/prompts/a@b", {}),
 ]
 
 

@@ -87,3 +87,12 @@ def test_the_demo_key_is_recognised_only_when_it_is_an_accepted_key(spec: str,
     from vigil.auth import demo_key_enabled
 
     assert demo_key_enabled(Settings(api_keys=SecretStr(spec))) is enabled
+
+
+def test_env_keys_are_admin_unless_the_entry_names_a_scope() -> None:
+    ring = KeyRing.parse("k1=shop,k2=shop:read,k3=shop:write")
+    scopes = {k: ring.caller_for_key(k).scope for k in ("k1", "k2", "k3")}  # type: ignore[union-attr]
+    assert scopes == {"k1": "admin", "k2": "read", "k3": "write"}
+    assert ring.project_for_key("k2") == "shop"
+    with pytest.raises(ValueError, match="scope 'root' is not one of read, write, admin"):
+        KeyRing.parse("k=shop:root")

@@ -116,3 +116,41 @@ def test_the_default_key_file_is_in_the_data_dir(tmp_path: Path,
     monkeypatch.setenv("VIGIL_DATA_DIR", str(tmp_path))
     assert Settings().key_file_path == tmp_path / "keys.json"
     assert os.fspath(Settings(keys_file=tmp_path / "k.json").key_file_path).endswith("k.json")
+
+
+def test_a_key_stored_before_scopes_keeps_doing_all_it_did(tmp_path: Path) -> None:
+    """An entry without a scope (written by an older vigil) is admin: it may write."""
+    path = tmp_path / "keys.json"
+    key = "vk_" + "A" * 43
+    path.write_text(json.dumps({"version": 1, "keys": [{
+        "key_id": key[:11], "digest": keystore.digest(key), "project": "shop",
+        "name": "old", "created_at": NOW.isoformat(), "revoked_at": None}]}))
+    caller = KeyRing({}, path).caller_for_key(key)
+    assert caller is not None and caller.scope == "admin" and caller.may("write")
+    assert caller.label == "old"
+
+
+@pytest.mark.parametrize(("scope", "may_write"), [("read", False), ("write", True),
+                                                  ("admin", True)])
+def test_created_keys_carry_their_scope(tmp_path: Path, scope: str, may_write: bool) -> None:
+    path = tmp_path / "keys.json"
+    key, stored = keystore.create(path, "shop", "bot", NOW, scope)
+    assert stored.scope == scope and keystore.load(path)[0].scope == scope
+    caller = KeyRing({}, path).caller_for_key(key)
+    assert caller is not None and caller.may("read") and caller.may("write") is may_write
+    assert caller.may("admin") is (scope == "admin")
+
+
+def test_a_new_key_reads_unless_told_otherwise(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_KEYS_FILE", str(tmp_path / "keys.json"))
+    runner = CliRunner()
+    plain = runner.invoke(app, ["keys", "create", "--project", "shop"])
+    assert "scope:   read" in plain.stdout
+    writer = runner.invoke(app, ["keys", "create", "--project", "shop", "--scope", "write"])
+    assert "scope:   write" in writer.stdout
+    assert [k.scope for k in keystore.load(tmp_path / "keys.json")] == ["read", "write"]
+    bad = runner.invoke(app, ["keys", "create", "--project", "shop", "--scope", "root"])
+    assert bad.exit_code == 2 and "scope must be one of read, write, admin" in bad.stderr
+    helped = " ".join(runner.invoke(app, ["keys", "create", "--help"]).stdout.split())
+    assert "have scope admin: they keep doing all they did" in helped and "--scope" in helped

@@ -22,6 +22,8 @@ from vigil.api.explore import explore_router
 from vigil.api.filters import SLICE_COLUMNS as SLICES
 from vigil.api.filters import Slice, TimeWindow, base_params, in_window
 from vigil.api.internal import internal_router
+from vigil.api.prompt_registry import PromptRegistry
+from vigil.api.prompts import prompts_router
 from vigil.api.store_writes import store_writes_router
 from vigil.api.tickets import tickets_router
 from vigil.auth import KeyRing
@@ -29,7 +31,7 @@ from vigil.core.budgets import Budget
 from vigil.logs import get_logger
 from vigil.ratelimit import RateLimiter
 from vigil.store.client import Store
-from vigil.store.writer import StoreWriter
+from vigil.store.writer import LocalStoreWriter, StoreWriter
 
 log = get_logger(__name__)
 SERIES = {
@@ -58,7 +60,9 @@ def create_app(store: Store, keyring: KeyRing, internal_token: str = "",
                store_writer: StoreWriter | None = None,
                store_write_max_bytes: int = 32 * 1024 * 1024) -> FastAPI:
     """The read API; with `store_writer` (the store owner's), also the internal write
-    endpoint other sinks write through (vigil.api.store_writes)."""
+    endpoint other sinks write through (vigil.api.store_writes). The prompt registry's
+    writes go through that writer too, or through one of this process's own when it
+    owns no sink's (`vigil api` against a ClickHouse server)."""
     app = FastAPI(title="Vigil read API", version="1", default_response_class=FiniteJSONResponse,
                   description="Read API of Vigil: every route but /health and /metrics takes "
                               "`Authorization: Bearer <API key>` and sees the key's project "
@@ -72,6 +76,8 @@ def create_app(store: Store, keyring: KeyRing, internal_token: str = "",
     app.include_router(tickets_router(store))
     app.include_router(explore_router(store))
     app.include_router(budgets_router(store, budgets))
+    registry = PromptRegistry(store, store_writer or LocalStoreWriter(store))
+    app.include_router(prompts_router(registry))
 
     @app.exception_handler(ClickHouseError)
     def store_failed(request: Request, exc: ClickHouseError) -> JSONResponse:

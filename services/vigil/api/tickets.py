@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
-from vigil.api.deps import Project
+from vigil.api.deps import Project, Writer
 from vigil.api.filters import Slice, SliceFilter, TimeWindow, base_params, in_window
 from vigil.core.tickets import TicketExample, dataset_csv, finetune_jsonl
 from vigil.store.client import Store
@@ -50,9 +50,11 @@ def tickets_router(store: Store) -> APIRouter:
         return _full(_latest(store, project_id, ticket_id))
 
     @router.post("/tickets/{ticket_id}/{action}")
-    def change(ticket_id: str, project_id: Project,
+    def change(ticket_id: str, who: Writer,
                action: Annotated[str, Path(pattern="^(acknowledge|resolve)$")]
                ) -> dict[str, Any]:
+        """Acknowledge or resolve a ticket (needs a key with scope write)."""
+        project_id = who.project
         row = _latest(store, project_id, ticket_id)
         to = "acknowledged" if action == "acknowledge" else "resolved"
         if row["status"] == to or (row["status"] == "resolved"):

@@ -111,6 +111,19 @@ FEEDBACK = _spec(
     project_id=_STR, time=_STR, feedback_id=_STR, trace_id=_STR, kind=_STR, value=_NUM,
     comment=_STR, user_id=_STR, received_at=_STR, source_partition=_INT, source_offset=_INT,
 )
+PROMPT_VERSIONS = _spec(
+    "prompt_versions", "version_id", "pushed_at", {"pushed_at"},
+    project_id=_STR, name=_STR, version=_INT, version_id=_STR, pushed_at=_STR, kind=_STR,
+    messages=_STR, template=_STR, model=_STR, params=_STR, content_hash=_STR,
+    commit_message=_STR, pushed_by=_STR,
+)
+PROMPT_LABEL_MOVES = _spec(
+    "prompt_label_moves", "move_id", "moved_at", {"moved_at"},
+    project_id=_STR, name=_STR, seq=_INT, move_id=_STR, moved_at=_STR, label=_STR,
+    from_version=_INT, to_version=_INT, moved_by=_STR, reason=_STR,
+)
+"""The prompt registry's tables: written by the read API's prompt routes through the
+store owner's writer (vigil.api.prompt_registry), never by a sink."""
 TRACE_COLUMNS = TRACES.columns
 FEEDBACK_COLUMNS = FEEDBACK.columns
 SPECS = {s.name: s for s in (TRACES, SCORES, JUDGE_SAMPLING, SPANS, ALERTS, TICKETS,

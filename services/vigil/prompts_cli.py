@@ -1,0 +1,167 @@
+"""`vigil prompts`: the prompt registry from the terminal, through the running read API
+(VIGIL_API_URL, VIGIL_API_KEY), like `vigil stats`. Pushing and moving labels need a key
+with scope write; the others any key of the project."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+import yaml
+
+from vigil.core.prompt_history import render_diff
+from vigil.core.prompts import PromptError, parse_content
+from vigil.settings import DEMO_API_KEY, Settings
+
+prompts_app = typer.Typer(
+    help="The prompt registry: push versions, show, diff, move labels, roll back.",
+    no_args_is_help=True)
+KeyOption = Annotated[str, typer.Option(envvar="VIGIL_API_KEY", help=(
+    "API key of the project (scope write to push, label and roll back)."))]
+_REF = re.compile(r"^(?P<name>[^@:]+)(?:@(?P<version>\d+)|:(?P<label>[^@:]+))?$")
+
+
+@prompts_app.command("push")
+def push(name: str,
+         file: Annotated[Path, typer.Option("--file", "-f", help=(
+             "YAML or JSON: `messages: [{role, content}]` or `template:`, optional `model:` "
+             "and `params:` (temperature, max_tokens, response_format, tools)."))],
+         message: Annotated[str, typer.Option("--message", "-m", help="Commit message.")] = "",
+         key: KeyOption = DEMO_API_KEY) -> None:
+    """Push FILE as the next version of NAME (none if identical to the newest)."""
+    doc = _read_prompt_file(file)
+    answer = _call("POST", f"/v1/prompts/{name}/versions", key, json={**doc, "message": message})
+    if answer["created"]:
+        typer.echo(f"{name}: pushed version {answer['version']}")
+    else:
+        typer.echo(f"{name}: identical to version {answer['version']}, the newest: "
+                   "no new version")
+
+
+@prompts_app.command("list")
+def list_prompts(key: KeyOption = DEMO_API_KEY) -> None:
+    """Every prompt of the project: newest version, number of versions, labels."""
+    rows = _call("GET", "/v1/prompts", key)["prompts"]
+    if not rows:
+        typer.echo("no prompts yet: push one with `vigil prompts push NAME --file FILE`")
+    for p in rows:
+        labels = ", ".join(f"{k}={v}" for k, v in p["labels"].items()) or "no labels"
+        typer.echo(f"{p['name']:<32} v{p['latest_version']:<5} {p['versions']:>4} versions  "
+                   f"{labels}  (updated {p['updated_at']})")
+
+
+@prompts_app.command("show")
+def show(ref: Annotated[str, typer.Argument(metavar="NAME[@VERSION|:LABEL]", help=(
+             "greet (the newest), greet@3 (version 3) or greet:production (a label)."))],
+         key: KeyOption = DEMO_API_KEY) -> None:
+    """A version's messages (or template), model, parameters and variables."""
+    match = _REF.match(ref)
+    if match is None:
+        typer.echo(f"{ref!r} is not NAME, NAME@VERSION or NAME:LABEL", err=True)
+        raise typer.Exit(2)
+    params = {k: v for k, v in (("version", match["version"]), ("label", match["label"])) if v}
+    v = _call("GET", f"/v1/prompts/{match['name']}", key, params=params)
+    labels = f"  labels: {', '.join(v['labels'])}" if v["labels"] else ""
+    typer.echo(f"{v['name']}@{v['version']} (of {v['latest_version']}){labels}")
+    typer.echo(f"pushed {v['pushed_at']} by {v['pushed_by']}: {v['commit_message'] or '-'}")
+    typer.echo(f"model: {v['model'] or '-'}  params: {json.dumps(v['params'])}")
+    typer.echo(f"variables: {', '.join(v['variables']) or '-'}\n")
+    if v["kind"] == "text":
+        typer.echo(v["template"])
+    for m in v["messages"]:
+        typer.echo(f"[{m['role']}]\n{m['content']}")
+
+
+@prompts_app.command("diff")
+def diff(name: str, v1: int, v2: int, key: KeyOption = DEMO_API_KEY) -> None:
+    """What changed from V1 to V2: model, parameters, lines of the messages or template."""
+    result = _call("GET", f"/v1/prompts/{name}/diff", key,
+                   params={"from_version": v1, "to_version": v2})
+    typer.echo(render_diff(result))
+
+
+@prompts_app.command("label")
+def label(name: str, version: int, label: str, key: KeyOption = DEMO_API_KEY) -> None:
+    """Point LABEL of NAME at VERSION (the move is recorded: who, when, from, to)."""
+    m = _call("POST", f"/v1/prompts/{name}/labels/{label}", key, json={"version": version})
+    typer.echo(f"{name}: {label} {_from(m)} -> {m['to_version']}")
+
+
+@prompts_app.command("rollback")
+def rollback(name: str, label: str, key: KeyOption = DEMO_API_KEY) -> None:
+    """Point LABEL back where it was before its last move (a second rollback undoes it)."""
+    m = _call("POST", f"/v1/prompts/{name}/labels/{label}/rollback", key)
+    typer.echo(f"{name}: {label} rolled back {m['from_version']} -> {m['to_version']}")
+
+
+@prompts_app.command("history")
+def history(name: str, key: KeyOption = DEMO_API_KEY) -> None:
+    """The versions of NAME and every label move, newest first."""
+    h = _call("GET", f"/v1/prompts/{name}/history", key)
+    labels = ", ".join(f"{k}={v}" for k, v in h["labels"].items()) or "none"
+    typer.echo(f"{name}: labels {labels}\n\nversions:")
+    for v in h["versions"]:
+        typer.echo(f"  v{v['version']:<5} {v['pushed_at']}  {v['pushed_by']:<20} "
+                   f"{v['commit_message'] or '-'}")
+    typer.echo("\nlabel moves:" if h["moves"] else "\nno label moves")
+    for m in h["moves"]:
+        typer.echo(f"  {m['at']}  {m['label']:<16} {_from(m)} -> {m['to_version']:<5} "
+                   f"by {m['by']}{' (rollback)' if m['reason'] == 'rollback' else ''}")
+
+
+def _from(move: dict[str, Any]) -> str:
+    return str(move["from_version"]) if move["from_version"] else "(new)"
+
+
+def _read_prompt_file(path: Path) -> dict[str, Any]:
+    """The file's document, checked here so that a mistake is named before any request."""
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        typer.echo(f"cannot read {path}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from exc
+    except yaml.YAMLError as exc:
+        typer.echo(f"{path} is not YAML or JSON: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        parse_content(doc)
+    except PromptError as exc:
+        typer.echo(f"{path}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    return dict(doc)
+
+
+def _call(method: str, path: str, key: str, **kwargs: Any) -> Any:
+    settings = Settings()
+    try:
+        response = httpx.request(method, f"{settings.api_url}{path}", timeout=30,
+                                 headers={"authorization": f"Bearer {key}"},
+                                 verify=settings.api_verify, **kwargs)
+    except httpx.HTTPError as exc:
+        typer.echo(f"cannot reach the read API at {settings.api_url} ({exc}); is Vigil "
+                   "running (`make up`)? Set VIGIL_API_URL to point elsewhere.", err=True)
+        raise typer.Exit(1) from exc
+    if response.status_code == 401:
+        typer.echo("the read API refused the key: set VIGIL_API_KEY (or --key) to a live key "
+                   "of the project", err=True)
+        raise typer.Exit(1)
+    if response.status_code >= 400:
+        try:
+            detail = response.json()["detail"]
+        except (ValueError, KeyError, TypeError):
+            detail = response.text[:500]
+        typer.echo(f"refused ({response.status_code}): {_plain(detail)}", err=True)
+        raise typer.Exit(1)
+    return response.json()
+
+
+def _plain(detail: Any) -> str:
+    """A FastAPI validation list as one line per problem."""
+    if isinstance(detail, list):
+        return "; ".join(f"{'.'.join(map(str, d.get('loc', [])))}: {d.get('msg')}"
+                         for d in detail if isinstance(d, dict))
+    return str(detail)
