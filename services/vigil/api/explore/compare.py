@@ -68,8 +68,6 @@ def compare_router(store: Store) -> APIRouter:
     return router
 
 
-
-
 def _variant_samples(store: Store, project_id: str, window: Window, where: SliceFilter,
                      dimension: str, metric: str, evaluator: str | None
                      ) -> list[VariantSample]:

@@ -30,7 +30,6 @@ class Attempt:
     latency_ms: float = 0.0
 
 
-
 def read_reply(response: httpx.Response, latency_ms: float,
                max_retry_after_s: float) -> Attempt:
     """The verdict or the reason to retry in one HTTP reply (any status), with its tokens."""
