@@ -28,9 +28,9 @@ from pathlib import Path
 
 from bench.stack import RESULTS
 from vigil.core.prices import PriceBook
-from vigil.demo.traffic import DemoWorld
+from vigil.demo.world import DemoWorld
 from vigil.enrich.stage import EnrichConfig, enrich_record
-from vigil.judge.builtin import make_evaluators, run_builtin
+from vigil.judge.evaluators import make_evaluators, run_builtin
 from vigil.judge.llm import LlmJudge, LlmJudgeConfig
 from vigil.judge.model import JudgeInput
 from vigil.judge.rubric import load_rubric

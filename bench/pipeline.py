@@ -34,7 +34,7 @@ from vigil.v1 import ingest_pb2, ingest_pb2_grpc
 def make_events(n: int) -> list:
     from datetime import UTC, datetime
 
-    from vigil.demo.traffic import DemoWorld
+    from vigil.demo.world import DemoWorld
 
     world = DemoWorld(11)
     now = datetime.now(UTC)

@@ -2,9 +2,9 @@
 
 This package holds the evaluators as library code with no Kafka in them:
 `model` (what an evaluator sees, `JudgeInput`, and what it returns,
-`Judgment`), `builtin` (offline heuristics: empty answer, refusal, invalid
-JSON, PII leak, language mismatch, length outlier), `rubric` (the versioned
-instructions of the LLM judge, files in `rubrics/`) and `llm` (`LlmJudge`,
+`Judgment`), `evaluators` (offline heuristics, one per module: empty answer,
+refusal, invalid JSON, PII leak, language mismatch, length outlier), `rubric`
+(the versioned instructions of the LLM judge, files in `rubrics/`) and `llm` (`LlmJudge`,
 any OpenAI-compatible chat-completions endpoint as a judge, with retries,
 a concurrency limit and a circuit breaker).
 """

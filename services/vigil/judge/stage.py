@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from vigil.judge.budget import JudgeBudget
-from vigil.judge.builtin import Evaluator, run_builtin
+from vigil.judge.evaluators import Evaluator, run_builtin
 from vigil.judge.llm import LlmJudge
 from vigil.judge.model import JudgeInput, Judgment
 from vigil.judge.sampling import Decision, Sampler, Slice

@@ -28,8 +28,8 @@ from kafka import KafkaConsumer, TopicPartition
 from vigil.core.prices import PriceBook, load_price_overrides
 from vigil.events.wire import PayloadError, decode_enriched_batch, decode_feedback
 from vigil.judge.budget import JudgeBudget
-from vigil.judge.builtin import make_evaluators
 from vigil.judge.config import JudgeConfig, load_judge_config
+from vigil.judge.evaluators import make_evaluators
 from vigil.judge.llm import LlmJudge, LlmJudgeConfig
 from vigil.judge.rubric import load_rubric
 from vigil.judge.sampling import Sampler

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from vigil.demo.traffic import MODELS, DemoWorld
+from vigil.demo.catalog import MODELS
+from vigil.demo.world import DemoWorld
 from vigil.v1 import events_pb2
 
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 from tests.factories import valid_event
 from vigil.core.prices import PriceBook
 from vigil.enrich.stage import EnrichConfig, enrich_record
-from vigil.judge.builtin import (
+from vigil.judge.evaluators import (
     BUILTIN_EVALUATORS,
     EmptyAnswer,
     InvalidJson,

@@ -13,15 +13,10 @@ import pytest
 
 from tests.judge_server import FakeJudgeServer
 from vigil.core.prices import PriceBook, PriceOverride
-from vigil.judge.llm import (
-    MAX_RATIONALE,
-    CircuitBreaker,
-    LlmJudge,
-    LlmJudgeConfig,
-    parse_verdict,
-    render_trace,
-    retry_after_s,
-)
+from vigil.judge.llm import LlmJudge, LlmJudgeConfig
+from vigil.judge.llm.breaker import CircuitBreaker
+from vigil.judge.llm.prompt import render_trace
+from vigil.judge.llm.reply import MAX_RATIONALE, parse_verdict, retry_after_s
 from vigil.judge.model import JudgeInput, Judgment
 from vigil.judge.rubric import load_rubric
 
