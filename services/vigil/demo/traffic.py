@@ -49,7 +49,7 @@ from typing import Protocol, TypeVar
 
 import grpc
 
-from vigil.v1 import events_pb2, ingest_pb2, ingest_pb2_grpc
+from vigil_protos.v1 import events_pb2, ingest_pb2, ingest_pb2_grpc
 
 # --- catalog ---------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from vigil.demo.traffic import MODELS, DemoWorld
-from vigil.v1 import events_pb2
+from vigil_protos.v1 import events_pb2
 
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 N = 2000
