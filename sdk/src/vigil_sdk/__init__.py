@@ -25,6 +25,7 @@ Guarantees (details in :mod:`vigil_sdk.client` and docs/sdk.md):
 
 import logging
 
+from vigil_sdk._version import __version__
 from vigil_sdk.capture import LLMCall, current_call
 from vigil_sdk.client import VigilClient, default_spill_dir
 from vigil_sdk.openai import wrap_openai
@@ -33,5 +34,5 @@ from vigil_sdk.stats import Stats
 # A library does not configure logging: the app decides where "vigil_sdk" goes.
 logging.getLogger("vigil_sdk").addHandler(logging.NullHandler())
 
-__all__ = ["LLMCall", "Stats", "VigilClient", "current_call", "default_spill_dir",
-           "wrap_openai"]
+__all__ = ["LLMCall", "Stats", "VigilClient", "__version__", "current_call",
+           "default_spill_dir", "wrap_openai"]
