@@ -7,8 +7,13 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml sdk/pyproject.toml | cks
 # pytest-xdist workers; each has its own broker, store and ports; a test file stays on one
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+# CPythons for make test-sdk: each python3.N (N = 11..14) of pyenv or on PATH that runs
+SDK_PYTHONS ?= $(shell for v in 3.11 3.12 3.13 3.14; do \
+  p=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v.*/bin/python$$v 2>/dev/null | tail -1); \
+  [ -n "$$p" ] || p=$$(command -v python$$v); \
+  [ -n "$$p" ] && $$p -c '' 2>/dev/null && echo $$p; done)
 
-.PHONY: help install browser up test test-stress test-random stress-ng chaos lint protos protos-check bench clean kubectl checkov-venv
+.PHONY: help install browser up test test-sdk test-stress test-random stress-ng chaos lint protos protos-check bench clean kubectl checkov-venv
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -40,6 +45,19 @@ up: $(STAMP)  ## run the whole system on embedded defaults, with demo traffic
 test: $(STAMP) browser kubectl protos-check lint  ## run the whole test suite (what CI runs)
 	$(PYTEST)
 	@echo "dashboard screenshots: $$(ls test-artifacts/screenshots/*.png 2>/dev/null | wc -l) in test-artifacts/screenshots/"
+
+test-sdk:  ## the SDK alone: pip install ./sdk into a clean virtualenv per CPython, then its unit tests
+	@test -n "$(SDK_PYTHONS)" || { echo "no python3.11 or newer found"; exit 1; }
+	@for py in $(SDK_PYTHONS); do \
+	  env=.venv-sdk-$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  echo "== the SDK alone on $$($$py --version) ($$env)"; \
+	  rm -rf $$env && $$py -m venv $$env && \
+	  $$env/bin/pip install --quiet --disable-pip-version-check ./sdk && \
+	  $$env/bin/pip list --disable-pip-version-check --format=freeze | tr '\n' ' ' && echo && \
+	  $$env/bin/pip install --quiet --disable-pip-version-check pytest pytest-timeout && \
+	  PYTHONPATH=. $$env/bin/python -m pytest -q -p no:cacheprovider -o addopts= \
+	    --confcutdir=tests/unit/sdk tests/unit/sdk || exit 1; \
+	done
 
 stress-ng:  ## install Debian's stress-ng for make test-stress (if missing)
 	@command -v stress-ng >/dev/null 2>&1 || { \
