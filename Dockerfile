@@ -9,8 +9,10 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
 WORKDIR /src
-# The package only: what the wheel is built from (pyproject.toml names README.md).
+# The package only: what the wheel is built from (pyproject.toml names README.md), and
+# sdk/, the vigil-sdk distribution it depends on (the generated vigil_protos).
 COPY pyproject.toml README.md ./
+COPY sdk ./sdk
 COPY services ./services
 COPY schemas ./schemas
 RUN /opt/venv/bin/pip install --no-compile .

@@ -3,25 +3,32 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml sdk/pyproject.toml | cksum | cut -d' ' -f1)
 # pytest-xdist workers; each has its own broker, store and ports; a test file stays on one
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
-PROTO_OUT := services
+# CPythons for make test-sdk: each python3.N (N = 11..14) of pyenv or on PATH that runs
+SDK_PYTHONS ?= $(shell for v in 3.11 3.12 3.13 3.14; do \
+  p=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v.*/bin/python$$v 2>/dev/null | tail -1); \
+  [ -n "$$p" ] || p=$$(command -v python$$v); \
+  [ -n "$$p" ] && $$p -c '' 2>/dev/null && echo $$p; done)
 
-.PHONY: help install browser up test test-stress test-random stress-ng chaos lint protos protos-check bench clean kubectl checkov-venv
+.PHONY: help install browser up test test-sdk test-stress test-random stress-ng chaos lint protos protos-check bench clean kubectl checkov-venv
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# vigil depends on vigil-sdk from ./sdk, which pip installs as a copy; the last line makes it
+# editable (pip refuses the editable and the direct reference in one command).
+$(STAMP): pyproject.toml sdk/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e ./sdk
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-install: $(STAMP)  ## create .venv and install vigil with its dev tools
+install: $(STAMP)  ## create .venv and install vigil and the SDK (sdk/) with the dev tools
 
 browser:  ## install Debian's headless Chromium + chromedriver for the browser test (if missing)
 	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \
@@ -38,6 +45,19 @@ up: $(STAMP)  ## run the whole system on embedded defaults, with demo traffic
 test: $(STAMP) browser kubectl protos-check lint  ## run the whole test suite (what CI runs)
 	$(PYTEST)
 	@echo "dashboard screenshots: $$(ls test-artifacts/screenshots/*.png 2>/dev/null | wc -l) in test-artifacts/screenshots/"
+
+test-sdk:  ## the SDK alone: pip install ./sdk into a clean virtualenv per CPython, then its unit tests
+	@test -n "$(SDK_PYTHONS)" || { echo "no python3.11 or newer found"; exit 1; }
+	@for py in $(SDK_PYTHONS); do \
+	  env=.venv-sdk-$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  echo "== the SDK alone on $$($$py --version) ($$env)"; \
+	  rm -rf $$env && $$py -m venv $$env && \
+	  $$env/bin/pip install --quiet --disable-pip-version-check ./sdk && \
+	  $$env/bin/pip list --disable-pip-version-check --format=freeze | tr '\n' ' ' && echo && \
+	  $$env/bin/pip install --quiet --disable-pip-version-check pytest pytest-timeout && \
+	  PYTHONPATH=. $$env/bin/python -m pytest -q -p no:cacheprovider -o addopts= \
+	    --confcutdir=tests/unit/sdk tests/unit/sdk || exit 1; \
+	done
 
 stress-ng:  ## install Debian's stress-ng for make test-stress (if missing)
 	@command -v stress-ng >/dev/null 2>&1 || { \
@@ -60,22 +80,14 @@ chaos: $(STAMP)  ## the reliability suite only: faults and fuzzing on real parts
 	@echo "fault summary: test-artifacts/chaos.json"
 
 lint: $(STAMP)  ## ruff over the code and tests, then the import contracts (pyproject.toml)
-	$(BIN)/ruff check services tests bench dashboards
+	$(BIN)/ruff check services sdk tests bench dashboards
 	$(BIN)/lint-imports
 
-protos: $(STAMP)  ## regenerate the Python code from protos/ (commit the result)
-	$(BIN)/python -m grpc_tools.protoc -Iprotos --python_out=$(PROTO_OUT) \
-	  --pyi_out=$(PROTO_OUT) --grpc_python_out=$(PROTO_OUT) protos/vigil/v1/*.proto
+protos: $(STAMP)  ## regenerate sdk/src/vigil_protos from protos/ (commit the result)
+	$(BIN)/python sdk/generate_protos.py
 
 protos-check: $(STAMP)  ## fail when the generated code is stale
-	@rm -rf .protos-check && mkdir -p .protos-check
-	@$(BIN)/python -m grpc_tools.protoc -Iprotos --python_out=.protos-check \
-	  --pyi_out=.protos-check --grpc_python_out=.protos-check protos/vigil/v1/*.proto
-	@for f in .protos-check/vigil/v1/*; do \
-	  cmp -s $$f services/vigil/v1/$$(basename $$f) || { \
-	    echo "stale generated code: services/vigil/v1/$$(basename $$f); run 'make protos' and commit"; \
-	    rm -rf .protos-check; exit 1; }; done
-	@rm -rf .protos-check; echo "generated protobuf code is up to date"
+	@$(BIN)/python sdk/generate_protos.py --check
 
 kubectl:  ## install kubectl (tests/deploy render k8s/ with its kustomize) when it is missing
 	@command -v kubectl >/dev/null 2>&1 || { \

@@ -34,7 +34,7 @@ from vigil.judge.evaluators import make_evaluators, run_builtin
 from vigil.judge.llm import LlmJudge, LlmJudgeConfig
 from vigil.judge.model import JudgeInput
 from vigil.judge.rubric import load_rubric
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
 
 
 def demo_items(n: int, seed: int = 7) -> list[JudgeInput]:

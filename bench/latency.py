@@ -32,7 +32,7 @@ import httpx
 
 from bench.pipeline import make_events
 from bench.stack import KEY, RESULTS, bench_stack
-from vigil.v1 import ingest_pb2, ingest_pb2_grpc
+from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 
 AUTH = [("authorization", f"Bearer {KEY}")]
 

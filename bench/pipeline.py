@@ -28,7 +28,7 @@ import time
 import grpc
 
 from bench.stack import KEY, RESULTS, bench_stack, cpu_seconds, rss_mib
-from vigil.v1 import ingest_pb2, ingest_pb2_grpc
+from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 
 
 def make_events(n: int) -> list:

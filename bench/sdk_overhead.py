@@ -35,7 +35,7 @@ from typing import Any
 
 from bench.stack import KEY, RESULTS, free_port
 from vigil.kafka.broker import start_broker, wait_for_port
-from vigil.sdk import VigilClient
+from vigil_sdk import VigilClient
 
 PROMPT = [{"role": "system", "content": "You are Acme's friendly support assistant."},
           {"role": "user", "content": "My order #48213 still shows as processing."}]

@@ -8,19 +8,16 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 
+from tests.polling import wait_until
 from vigil.kafka.broker import start_broker, wait_for_port
-
-T = TypeVar("T")
-
 
 _CHAOS_LINES: list[str] = []  # gathered from every test report: also a worker's under xdist
 
@@ -66,23 +63,6 @@ def free_port() -> int:
 # chdb, faust, fastapi and friends before it listens, and on a machine whose cores are
 # oversubscribed (seen: load average 18 on 2 cores) that took over 90 s.
 STARTUP_S = 240
-
-def wait_until(probe: Callable[[], T], timeout: float = 60, what: str = "condition") -> T:
-    """Poll `probe` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = probe()
-            if value:
-                return value
-        except RuntimeError:
-            raise
-        except Exception as exc:  # the thing probed may not be up yet
-            last_error = exc
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}; last error: "
-                         f"{last_error!r}")
 
 
 class Broker:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
 
 MODELS = [("openai", "gpt-4o"), ("openai", "gpt-4o-mini"),
           ("anthropic", "claude-3-5-sonnet"), ("google", "gemini-1.5-flash")]

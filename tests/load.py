@@ -13,7 +13,7 @@ import grpc
 
 from tests.conftest import KEY_A
 from tests.factories import valid_event
-from vigil.v1 import ingest_pb2, ingest_pb2_grpc
+from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 
 AUTH_A = (("authorization", f"Bearer {KEY_A}"),)
 RETRIED = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED,

@@ -41,7 +41,7 @@ def test_the_image_has_what_the_pods_run(rendered: dict[str, list[Doc]]) -> None
 def test_the_build_context_is_an_allow_list() -> None:
     assert IGNORED[0] == "*"  # after the comment: everything is out unless allowed
     allowed = {line[1:].rstrip("/") for line in IGNORED if line.startswith("!")}
-    assert allowed == {"pyproject.toml", "README.md", "services", "schemas", "dashboards"}
+    assert allowed == {"pyproject.toml", "README.md", "sdk", "services", "schemas", "dashboards"}
     sources = {src.rstrip("/") for c in instructions("COPY") if not c.startswith("--from")
                for src in c.split()[:-1]}
     assert sources <= allowed  # everything COPY needs is in the context, nothing else is

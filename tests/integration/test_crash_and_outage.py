@@ -13,7 +13,7 @@ import pytest
 from tests.chaos import record_fault
 from tests.conftest import KEY_A, Broker, Stack, free_port, wait_until
 from tests.factories import valid_event
-from vigil.v1 import ingest_pb2, ingest_pb2_grpc
+from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 AUTH_A = (("authorization", f"Bearer {KEY_A}"),)

@@ -19,8 +19,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 
 from tests.conftest import KEY_A, Broker, Stack
 from tests.factories import valid_event
-from vigil.v1 import events_pb2 as pb
-from vigil.v1 import ingest_pb2, ingest_pb2_grpc
+from vigil_protos.v1 import events_pb2 as pb
+from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 
 pytestmark = pytest.mark.integration
 AUTH = (("authorization", f"Bearer {KEY_A}"),)

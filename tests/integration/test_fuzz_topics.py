@@ -22,7 +22,7 @@ from tests.fuzz import FUZZ_TOPICS
 from vigil.kafka import topics as t
 from vigil.kafka.signing import Header, sign
 from vigil.settings import Settings
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 # A leading NUL is neither a protobuf tag (field 0 does not exist) nor the start of JSON,

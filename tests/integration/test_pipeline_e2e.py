@@ -23,8 +23,8 @@ from tests.conftest import (
     wait_until,
 )
 from tests.factories import invalid_events, valid_event
-from vigil.v1 import events_pb2 as pb
-from vigil.v1 import ingest_pb2, ingest_pb2_grpc
+from vigil_protos.v1 import events_pb2 as pb
+from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 
 pytestmark = pytest.mark.integration
 AUTH_A = (("authorization", f"Bearer {KEY_A}"),)

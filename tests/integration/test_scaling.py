@@ -21,7 +21,7 @@ import pytest
 from tests.conftest import KEY_A, Broker, Service, Stack, wait_until
 from tests.factories import valid_event
 from vigil.kafka.lag import group_members
-from vigil.v1 import ingest_pb2, ingest_pb2_grpc
+from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 
 pytestmark = pytest.mark.integration
 AUTH_A = (("authorization", f"Bearer {KEY_A}"),)

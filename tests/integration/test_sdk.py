@@ -13,7 +13,7 @@ import pytest
 
 from tests.chaos import chaos, record_fault
 from tests.conftest import KEY_A, KEY_B, Broker, Stack, free_port, wait_until
-from vigil.sdk import VigilClient
+from vigil_sdk import VigilClient
 
 pytestmark = pytest.mark.integration
 MODELS = [("openai", "gpt-4o-mini"), ("anthropic", "claude-3-5-haiku"),

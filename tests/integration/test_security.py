@@ -33,9 +33,9 @@ from tests.conftest import (
 )
 from tests.factories import valid_event
 from tests.tls import self_signed
-from vigil.sdk import VigilClient
-from vigil.v1 import events_pb2 as pb
-from vigil.v1 import ingest_pb2, ingest_pb2_grpc
+from vigil_protos.v1 import events_pb2 as pb
+from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
+from vigil_sdk import VigilClient
 
 pytestmark = pytest.mark.integration
 RATE_KEY, RATE_PROJECT = "test-key-rate", "project-r"

@@ -21,7 +21,7 @@ from vigil.events.wire import encode_enriched_batch
 from vigil.kafka import topics as t
 from vigil.kafka.signing import BAD_SIGNATURE, UNSIGNED, Header, sign
 from vigil.settings import Settings
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
 
 pytestmark = pytest.mark.integration
 SECRET = INTERNAL_TOKEN.encode()

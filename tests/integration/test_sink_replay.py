@@ -22,7 +22,7 @@ from vigil.sink.writer import Batch, TraceSink
 from vigil.store.client import Store, open_store
 from vigil.store.migrate import migrate
 from vigil.store.writer import LocalStoreWriter
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
 
 pytestmark = pytest.mark.integration
 SIGNING_KEY = INTERNAL_TOKEN.encode()

@@ -26,7 +26,7 @@ from vigil.store.migrate import migrate
 from vigil.store.remote_writer import INSERT_TOKEN_HEADER, RemoteStoreWriter
 from vigil.store.tables import TRACES, Line, trace_line
 from vigil.store.writer import LocalStoreWriter, WriteResult
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
 
 pytestmark = pytest.mark.integration
 MAX_BODY = 64 * 1024

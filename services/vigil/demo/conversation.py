@@ -25,7 +25,7 @@ from vigil.demo.content import (
     user_message,
     uuid4,
 )
-from vigil.v1 import events_pb2
+from vigil_protos.v1 import events_pb2
 
 _APP_VERSIONS = ("2024.11.2", "2024.11.3")
 _ERROR_RATE = 0.03

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from vigil.demo.catalog import WORSE_VERSIONS
 from vigil.demo.content import clamp, uuid4
-from vigil.v1 import events_pb2
+from vigil_protos.v1 import events_pb2
 
 _PRAISE = ("Perfect, thanks!", "Exactly what I needed.", "Clear and quick.", "Saved me an hour.")
 _COMPLAINTS = (

@@ -18,7 +18,7 @@ from typing import Protocol, TypeVar
 
 import grpc
 
-from vigil.v1 import events_pb2, ingest_pb2, ingest_pb2_grpc
+from vigil_protos.v1 import events_pb2, ingest_pb2, ingest_pb2_grpc
 
 _T = TypeVar("_T")
 _TRANSIENT = frozenset(

@@ -17,7 +17,7 @@ import grpc
 
 from vigil.demo.sender import DemoLogger, DemoStats, Halt, Sender
 from vigil.demo.world import DemoWorld
-from vigil.v1 import ingest_pb2_grpc
+from vigil_protos.v1 import ingest_pb2_grpc
 
 _LOG = logging.getLogger("vigil.demo")
 _TICK_MIN_S, _TICK_MAX_S = 0.1, 0.2

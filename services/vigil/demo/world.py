@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from vigil.demo.content import hex_id, pick
 from vigil.demo.conversation import Session, User, advance, new_session, take_turn
 from vigil.demo.feedback import feedback_on
-from vigil.v1 import events_pb2
+from vigil_protos.v1 import events_pb2
 
 _USER_COUNT = 200
 _OPEN_SESSIONS = 24

@@ -29,7 +29,7 @@ from vigil.events.wire import (
     to_datetime,
     trace_from_proto,
 )
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
 
 JSON_EXPANSION = 4  # a direct-Kafka JSON record may be this many times VIGIL_MAX_EVENT_BYTES
 

@@ -39,7 +39,7 @@ from vigil.kafka.signing import check, internal_secret
 from vigil.logs import get_logger
 from vigil.metrics import ENRICH_EVENTS, ENRICH_PII, ENRICH_UNPRICED
 from vigil.settings import Settings
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
 
 log = get_logger(__name__)
 STAGE = "enrich"

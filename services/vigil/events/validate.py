@@ -17,7 +17,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from vigil.settings import EARLIEST_TIMESTAMP, MAX_CALL_DURATION_S, MAX_JSON_DEPTH, Settings
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
 
 MAX_ID_CHARS = 128
 MAX_NAME_CHARS = 256

@@ -12,7 +12,7 @@ from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from vigil.events import ChatMessage, EnrichedTrace, FeedbackEvent, TraceEvent
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
 
 _FEEDBACK_KINDS = {
     pb.FEEDBACK_KIND_THUMBS: "thumbs", pb.FEEDBACK_KIND_SCORE: "score",

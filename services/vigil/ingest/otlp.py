@@ -34,7 +34,7 @@ from vigil.events.validate import (
     validate_span_times,
 )
 from vigil.settings import MAX_JSON_DEPTH
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
 
 _LLM_OPERATIONS = {"chat", "text_completion", "generate_content", "completion", "embeddings"}
 _ROLE_EVENTS = {"gen_ai.system.message": "system", "gen_ai.user.message": "user",

@@ -33,7 +33,7 @@ from vigil.kafka.topics import Topics, ensure_topics, partition_for
 from vigil.logs import get_logger
 from vigil.metrics import INGEST_PENDING_EVENTS
 from vigil.settings import Settings
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
 
 log = get_logger(__name__)
 

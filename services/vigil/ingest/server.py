@@ -38,8 +38,8 @@ from vigil.metrics import INGEST_ACK_SECONDS, INGEST_EVENTS
 from vigil.ratelimit import RateLimiter
 from vigil.settings import Settings
 from vigil.tls import grpc_server_credentials, server_ssl_context
-from vigil.v1 import events_pb2 as pb
-from vigil.v1 import ingest_pb2, ingest_pb2_grpc
+from vigil_protos.v1 import events_pb2 as pb
+from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 
 log = get_logger(__name__)
 SERVICE_NAME = ingest_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name

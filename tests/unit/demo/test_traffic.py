@@ -13,7 +13,7 @@ import pytest
 
 from vigil.demo.catalog import MODELS
 from vigil.demo.world import DemoWorld
-from vigil.v1 import events_pb2
+from vigil_protos.v1 import events_pb2
 
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 N = 2000

@@ -9,7 +9,7 @@ from tests.factories import valid_event
 from vigil.core.prices import PriceBook, PriceOverride
 from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.events.wire import PayloadError
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
 
 CONFIG = EnrichConfig(PriceBook([PriceOverride("acme", "acme-ft", 1.0, 2.0)]))
 

@@ -17,7 +17,7 @@ from vigil.events.validate import (
     validate_span_times,
     validate_trace,
 )
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 LIMITS = Limits(max_event_bytes=256 * 1024, max_future_skew=timedelta(hours=1),

@@ -14,7 +14,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 from vigil.events.validate import Limits
 from vigil.ingest.otlp import map_request
 from vigil.ingest.otlp_receiver import decode_http_body
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
 
 TRACE, SPAN = bytes.fromhex("0af7651916cd43dd8448eb211c80319c"), bytes.fromhex("b7ad6b7169203331")
 NOW = datetime.fromtimestamp(1_700_000_060, UTC)  # a minute after the spans of _span

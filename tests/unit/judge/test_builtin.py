@@ -22,7 +22,7 @@ from vigil.judge.evaluators import (
     run_builtin,
 )
 from vigil.judge.model import JudgeInput, Judgment
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
 
 HUGE = "All good here, nothing to report. " * 60_000  # ~2 MB
 

@@ -17,7 +17,7 @@ from vigil.judge.llm import LlmJudge, LlmJudgeConfig
 from vigil.judge.rubric import load_rubric
 from vigil.judge.sampling import Sampler
 from vigil.judge.stage import JudgeStage
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
 
 PRICES = PriceBook([PriceOverride("judgeco", "judge-1", 1.0, 2.0)])  # USD per Mtok
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from vigil.sdk import VigilClient
-from vigil.sdk.transport import Answer
-from vigil.v1 import events_pb2, ingest_pb2
+from vigil_protos.v1 import events_pb2, ingest_pb2
+from vigil_sdk import VigilClient
+from vigil_sdk.transport import Answer
 
 
 class FakeCollector:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from vigil.sdk.build import SDK_TAG, feedback_event, messages, timestamp, trace_event
-from vigil.sdk.items import PendingFeedback, PendingTrace
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
+from vigil_sdk.build import SDK_TAG, feedback_event, messages, timestamp, trace_event
+from vigil_sdk.items import PendingFeedback, PendingTrace
 
 
 def pending(**fields: Any) -> PendingTrace:

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from tests.unit.sdk.conftest import FakeCollector
-from vigil.sdk import VigilClient, current_call
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
+from vigil_sdk import VigilClient, current_call
 
 
 class ProviderDown(Exception):

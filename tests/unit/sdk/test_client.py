@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import wait_until
+from tests.polling import wait_until
 from tests.unit.sdk.conftest import FakeCollector
-from vigil.sdk import VigilClient
+from vigil_sdk import VigilClient
 
 MakeClient = Callable[..., VigilClient]
 

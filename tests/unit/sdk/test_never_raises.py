@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.unit.sdk.conftest import FakeCollector
-from vigil.sdk import VigilClient
+from vigil_sdk import VigilClient
 
 BAD_RECORDS: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
     (("gpt-4o",), {}),  # positional

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from tests.unit.sdk.conftest import FakeCollector
-from vigil.sdk import VigilClient, wrap_openai
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
+from vigil_sdk import VigilClient, wrap_openai
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
 

@@ -6,8 +6,8 @@ import uuid
 from collections.abc import Callable
 
 from tests.unit.sdk.conftest import FakeCollector
-from vigil.sdk import VigilClient
-from vigil.sdk.sampling import sampled_in
+from vigil_sdk import VigilClient
+from vigil_sdk.sampling import sampled_in
 
 TRACES = [uuid.uuid4().hex for _ in range(20_000)]
 

@@ -7,9 +7,9 @@ import queue
 from pathlib import Path
 
 from tests.unit.sdk.conftest import FakeCollector
-from vigil.sdk.items import PendingTrace
-from vigil.sdk.sender import Sender, SenderConfig
-from vigil.sdk.stats import Counters
+from vigil_sdk.items import PendingTrace
+from vigil_sdk.sender import Sender, SenderConfig
+from vigil_sdk.stats import Counters
 
 
 class FakeTime:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.factories import valid_event
-from vigil.sdk.spill import SpillDir
-from vigil.v1 import events_pb2, ingest_pb2
+from vigil_protos.v1 import events_pb2, ingest_pb2
+from vigil_sdk.spill import SpillDir
 
 
 def batch(*ids: int) -> ingest_pb2.EmitBatchRequest:

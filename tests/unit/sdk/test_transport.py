@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from vigil.sdk.transport import classify, resolve_endpoint
+from vigil_sdk.transport import classify, resolve_endpoint
 
 
 @pytest.mark.parametrize(("endpoint", "tls", "expected"), [

@@ -12,7 +12,7 @@ from vigil.core.prices import PriceBook
 from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.events.wire import PayloadError, decode_enriched_batch, encode_enriched_batch
 from vigil.store.tables import TRACE_COLUMNS, first_occurrences, trace_line
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
 
 SCHEMA = Path(__file__).parents[3] / "schemas" / "topics" / "traces.enriched.schema.json"
 

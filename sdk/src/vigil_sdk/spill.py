@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from vigil.v1 import ingest_pb2
+from vigil_protos.v1 import ingest_pb2
 
 try:
     import fcntl

@@ -24,10 +24,10 @@ import inspect
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from vigil.sdk.capture import LLMCall
+from vigil_sdk.capture import LLMCall
 
 if TYPE_CHECKING:
-    from vigil.sdk.client import VigilClient
+    from vigil_sdk.client import VigilClient
 
 T = TypeVar("T")
 _PARAMS = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed",

@@ -22,14 +22,14 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from vigil.v1 import events_pb2 as vigil_dot_v1_dot_events__pb2
+from vigil_protos.v1 import events_pb2 as vigil_dot_v1_dot_events__pb2
 
 
 DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15vigil/v1/ingest.proto\x12\x08vigil.v1\x1a\x15vigil/v1/events.proto\"2\n\x0b\x45mitRequest\x12#\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x14.vigil.v1.TraceEvent\" \n\x0c\x45mitResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\"8\n\x10\x45mitBatchRequest\x12$\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x14.vigil.v1.TraceEvent\"[\n\x0b\x45ventResult\x12\r\n\x05index\x18\x01 \x01(\r\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\r\x12\r\n\x05\x66ield\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"_\n\x11\x45mitBatchResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\r\x12\x10\n\x08rejected\x18\x02 \x01(\r\x12&\n\x07results\x18\x03 \x03(\x0b\x32\x15.vigil.v1.EventResult\"B\n\x15SubmitFeedbackRequest\x12)\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x01 \x01(\x0b\x32\x17.vigil.v1.FeedbackEvent\"-\n\x16SubmitFeedbackResponse\x12\x13\n\x0b\x66\x65\x65\x64\x62\x61\x63k_id\x18\x01 \x01(\t2\xaa\x02\n\rIngestService\x12\x35\n\x04\x45mit\x12\x15.vigil.v1.EmitRequest\x1a\x16.vigil.v1.EmitResponse\x12\x44\n\tEmitBatch\x12\x1a.vigil.v1.EmitBatchRequest\x1a\x1b.vigil.v1.EmitBatchResponse\x12G\n\nEmitStream\x12\x1a.vigil.v1.EmitBatchRequest\x1a\x1b.vigil.v1.EmitBatchResponse(\x01\x12S\n\x0eSubmitFeedback\x12\x1f.vigil.v1.SubmitFeedbackRequest\x1a .vigil.v1.SubmitFeedbackResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
-_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'vigil.v1.ingest_pb2', _globals)
+_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'vigil_protos.v1.ingest_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EMITREQUEST']._serialized_start=58

@@ -44,9 +44,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from vigil.sdk import stats as reasons
-from vigil.sdk.capture import LLMCall, observe
-from vigil.sdk.items import (
+from vigil_sdk import stats as reasons
+from vigil_sdk.capture import LLMCall, observe
+from vigil_sdk.items import (
     Moment,
     PendingFeedback,
     PendingTrace,
@@ -54,10 +54,10 @@ from vigil.sdk.items import (
     new_event_id,
     new_trace_id,
 )
-from vigil.sdk.sampling import sampled_in
-from vigil.sdk.sender import Sender, SenderConfig
-from vigil.sdk.stats import Counters, Stats
-from vigil.sdk.transport import GrpcTransport, Transport
+from vigil_sdk.sampling import sampled_in
+from vigil_sdk.sender import Sender, SenderConfig
+from vigil_sdk.stats import Counters, Stats
+from vigil_sdk.transport import GrpcTransport, Transport
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -232,7 +232,7 @@ class VigilClient:
     def observe(self, *, model: str, provider: str = "", capture_io: bool = True,
                 **fields: Any) -> Callable[[F], F]:
         """A decorator recording each call of a (sync or async) function as an LLM
-        call; see :func:`vigil.sdk.capture.observe` for what ``capture_io`` takes."""
+        call; see :func:`vigil_sdk.capture.observe` for what ``capture_io`` takes."""
         def start(call_fields: dict[str, Any]) -> LLMCall:
             return LLMCall(self.record, call_fields)
 
@@ -240,8 +240,8 @@ class VigilClient:
 
     def wrap_openai(self, openai_client: T, **fields: Any) -> T:
         """Record every ``chat.completions.create`` of an OpenAI-style client; see
-        :func:`vigil.sdk.openai.wrap_openai`."""
-        from vigil.sdk.openai import wrap_openai
+        :func:`vigil_sdk.openai.wrap_openai`."""
+        from vigil_sdk.openai import wrap_openai
 
         return wrap_openai(openai_client, self, **fields)
 

@@ -42,15 +42,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vigil.sdk import stats as reasons
-from vigil.sdk.build import feedback_event, trace_event
-from vigil.sdk.items import PendingFeedback, PendingTrace
-from vigil.sdk.spill import Parcel, SpillDir, parcel_size
-from vigil.sdk.stats import Counters
-from vigil.sdk.transport import Answer, Transport
-from vigil.v1 import events_pb2, ingest_pb2
+from vigil_protos.v1 import events_pb2, ingest_pb2
+from vigil_sdk import stats as reasons
+from vigil_sdk.build import feedback_event, trace_event
+from vigil_sdk.items import PendingFeedback, PendingTrace
+from vigil_sdk.spill import Parcel, SpillDir, parcel_size
+from vigil_sdk.stats import Counters
+from vigil_sdk.transport import Answer, Transport
 
-log = logging.getLogger("vigil.sdk")
+log = logging.getLogger("vigil_sdk")
 WAKE = object()  # put on the queue to wake the sender at once (flush, close)
 _LOCK_RETRY_S = 1.0
 

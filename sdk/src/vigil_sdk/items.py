@@ -2,7 +2,7 @@
 
 Building a protobuf costs tens of microseconds; a NamedTuple costs well under one.
 The fields keep whatever the app passed (datetimes or epoch seconds, dicts or
-objects); :mod:`vigil.sdk.build` turns them into wire messages on the sender thread.
+objects); :mod:`vigil_sdk.build` turns them into wire messages on the sender thread.
 """
 
 from __future__ import annotations

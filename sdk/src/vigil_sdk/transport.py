@@ -21,7 +21,7 @@ from typing import Literal, Protocol
 
 import grpc
 
-from vigil.v1 import ingest_pb2, ingest_pb2_grpc
+from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 
 Outcome = Literal["ok", "transient", "too_large", "unauthenticated", "rejected"]
 _TRANSIENT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,

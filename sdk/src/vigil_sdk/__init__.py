@@ -1,6 +1,6 @@
 """Vigil's Python SDK: record LLM calls and user feedback without slowing the app down.
 
-    from vigil.sdk import VigilClient
+    from vigil_sdk import VigilClient
 
     vigil = VigilClient("my-api-key", "collector:50051", app="support-bot")
     vigil.record(model="gpt-4o-mini", provider="openai", prompt=messages,
@@ -10,7 +10,7 @@
     openai_client = vigil.wrap_openai(OpenAI())
     vigil.submit_feedback(trace_id, "thumbs", True)
 
-Guarantees (details in :mod:`vigil.sdk.client` and docs/sdk.md):
+Guarantees (details in :mod:`vigil_sdk.client` and docs/sdk.md):
 - never blocks the caller: a bounded queue and ``put_nowait``; a full queue drops
   the event and counts it;
 - never raises into the app: every public method catches and counts its errors;
@@ -25,13 +25,14 @@ Guarantees (details in :mod:`vigil.sdk.client` and docs/sdk.md):
 
 import logging
 
-from vigil.sdk.capture import LLMCall, current_call
-from vigil.sdk.client import VigilClient, default_spill_dir
-from vigil.sdk.openai import wrap_openai
-from vigil.sdk.stats import Stats
+from vigil_sdk._version import __version__
+from vigil_sdk.capture import LLMCall, current_call
+from vigil_sdk.client import VigilClient, default_spill_dir
+from vigil_sdk.openai import wrap_openai
+from vigil_sdk.stats import Stats
 
-# A library does not configure logging: the app decides where "vigil.sdk" goes.
-logging.getLogger("vigil.sdk").addHandler(logging.NullHandler())
+# A library does not configure logging: the app decides where "vigil_sdk" goes.
+logging.getLogger("vigil_sdk").addHandler(logging.NullHandler())
 
-__all__ = ["LLMCall", "Stats", "VigilClient", "current_call", "default_spill_dir",
-           "wrap_openai"]
+__all__ = ["LLMCall", "Stats", "VigilClient", "__version__", "current_call",
+           "default_spill_dir", "wrap_openai"]

@@ -17,9 +17,9 @@ from typing import Any, cast
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from vigil import __version__
-from vigil.sdk.items import Moment, PendingFeedback, PendingTrace, Prompt
-from vigil.v1 import events_pb2 as pb
+from vigil_protos.v1 import events_pb2 as pb
+from vigil_sdk._version import __version__
+from vigil_sdk.items import Moment, PendingFeedback, PendingTrace, Prompt
 
 SDK_TAG = f"vigil-python/{__version__}"
 _STATUSES = {"ok": pb.TRACE_STATUS_OK, "error": pb.TRACE_STATUS_ERROR}

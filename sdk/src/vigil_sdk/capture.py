@@ -26,7 +26,7 @@ from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any, TypeVar
 
-from vigil.sdk.items import new_event_id, new_trace_id
+from vigil_sdk.items import new_event_id, new_trace_id
 
 F = TypeVar("F", bound=Callable[..., Any])
 _CURRENT: ContextVar[LLMCall | None] = ContextVar("vigil_current_call", default=None)
