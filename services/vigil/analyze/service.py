@@ -32,8 +32,8 @@ from vigil.analyze.tickets import TicketBook, issue_payload, ticket_row
 from vigil.core.alerts import AlertEvent
 from vigil.core.budgets import Budget, load_budgets, period_bounds
 from vigil.core.tickets import Ticket, TicketExample
+from vigil.kafka.config import consumer_config
 from vigil.kafka.producer import json_line_records
-from vigil.kafka.runner import consumer_config
 from vigil.kafka.signing import internal_secret, sign
 from vigil.kafka.topics import Topics
 from vigil.logs import get_logger

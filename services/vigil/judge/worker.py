@@ -35,9 +35,9 @@ from vigil.judge.rubric import load_rubric
 from vigil.judge.sampling import Sampler
 from vigil.judge.stage import JudgeStage
 from vigil.kafka import topics as t
+from vigil.kafka.config import reader_config
 from vigil.kafka.poison import Poison, process_async
 from vigil.kafka.producer import dead_letter, faust_dir, send_lines
-from vigil.kafka.runner import reader_config
 from vigil.kafka.signing import check, internal_secret, verify
 from vigil.logs import get_logger
 from vigil.settings import Settings

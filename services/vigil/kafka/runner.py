@@ -44,7 +44,6 @@ import concurrent.futures
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -53,6 +52,8 @@ from kafka.errors import CommitFailedError
 from kafka.structs import OffsetAndMetadata
 
 from vigil.kafka import topics as t
+from vigil.kafka.batch import Batch, BatchLimits, Entry
+from vigil.kafka.config import consumer_config, reader_config
 from vigil.kafka.policy import Abandoned, DeadLetter, ErrorPolicy, Retry, describe, retry
 from vigil.logs import get_logger
 from vigil.metrics import DEAD_LETTERS, POISON_RETRIES
@@ -61,59 +62,7 @@ from vigil.settings import Settings
 log = get_logger(__name__)
 T = TypeVar("T")
 Header = tuple[str, bytes]
-
-
-def consumer_config(settings: Settings, stage: str, **overrides: Any) -> dict[str, Any]:
-    """The settings of a group consumer of `stage`: offsets committed by hand only, a
-    new group starts at the beginning, timeouts from `Settings`."""
-    return {"bootstrap_servers": settings.kafka_bootstrap_servers.split(","),
-            "group_id": settings.group(stage), "client_id": f"vigil-{stage}",
-            "enable_auto_commit": False, "auto_offset_reset": "earliest",
-            "session_timeout_ms": settings.kafka_session_timeout_ms,
-            "heartbeat_interval_ms": settings.kafka_heartbeat_interval_ms, **overrides}
-
-
-def reader_config(settings: Settings, client_id: str) -> dict[str, Any]:
-    """The settings of a consumer outside any group (reads a range, commits nothing)."""
-    return {"bootstrap_servers": settings.kafka_bootstrap_servers.split(","),
-            "client_id": client_id, "enable_auto_commit": False}
-
-
-@dataclass(frozen=True, slots=True)
-class BatchLimits:
-    max_size: int  # flush once the items' sizes add up to this
-    max_wait_s: float  # ... or once the oldest record waited this long
-    max_records: int = 2000  # records per poll
-    poll_timeout_ms: int = 100
-
-
-@dataclass(frozen=True, slots=True)
-class Entry(Generic[T]):
-    tp: TopicPartition
-    record: Any  # the ConsumerRecord, kept to dead-letter it if its write fails for good
-    item: T
-
-
-@dataclass(slots=True)
-class Batch(Generic[T]):
-    entries: list[Entry[T]] = field(default_factory=list)
-    first_offsets: dict[TopicPartition, int] = field(default_factory=dict)
-    next_offsets: dict[TopicPartition, int] = field(default_factory=dict)
-    started: float = 0.0
-    size: int = 0
-
-    def __len__(self) -> int:
-        return self.size
-
-    def token(self) -> str:
-        """The batch's partition/offset ranges: the same records give the same token."""
-        return ",".join(f"{tp.topic}:{tp.partition}:{self.first_offsets[tp]}-{end}"
-                        for tp, end in sorted(self.next_offsets.items()))
-
-    def single(self, entry: Entry[T], size: int) -> Batch[T]:
-        """A batch of this one record (to find the poison one in a batch that fails)."""
-        offset = entry.record.offset
-        return Batch([entry], {entry.tp: offset}, {entry.tp: offset + 1}, self.started, size)
+__all__ = ["Batch", "BatchLimits", "Entry", "Runner", "consumer_config", "reader_config"]
 
 
 class _Rebalance(ConsumerRebalanceListener):
