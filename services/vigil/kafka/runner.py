@@ -19,21 +19,22 @@ of the batch's offsets only after its write succeeded, dead letters with the rea
 headers (vigil.kafka.topics.dead_letter_headers), and rebalances (a revoked batch is
 dropped and its partitions rewound; the new owner reads it again).
 
-Why our own runner and not sentry-arroyo (measured 2026-12-03 with
-`python -m bench.kafka_runner --records 200000` on this 2-core machine, loaded (load
-average ~19), against the tests' broker, Tansu 0.6.0: 200k records of 100 B on 4
-partitions, batches of 20,000 / 0.5 s, commit per batch, two runs each):
-- this runner (kafka-python 3.0.12): 9,513 and 11,545 records/s, 0.034 / 0.032 CPU s
-  per 1k records, 84 MiB peak RSS;
-- arroyo 2.48.0 (confluent-kafka 2.16.1, librdkafka bundled; RunTask -> BatchStep ->
-  RunTask -> CommitOffsets): 4,791 and 5,681 records/s, 0.0625 CPU s per 1k, 55 MiB.
-  Its consumer works against Tansu (joins in ~1.3 s with session 2000 / heartbeat 500
-  ms, consumes, commits), but it hands Python one message per poll step, where
-  kafka-python hands over up to 2,000: about twice the CPU per record here.
-- Dependencies: arroyo adds 2 packages (sentry-arroyo, confluent-kafka: 17 MB with its
-  librdkafka); this runner adds none (kafka-python is needed anyway for the admin
-  client, lag and the analyzer's lease), so adopting arroyo would have made four Kafka
-  clients, not fewer.
+Why our own runner and not sentry-arroyo, by measurement (`python -m bench.kafka_runner
+--records 200000`, 2026-12-03, this 2-core machine shared with other work, the tests'
+broker Tansu 0.6.0: 200k records of 100 B on 4 partitions, batches of 20,000 / 0.5 s,
+commit per batch; two runs each at load average ~19, two at ~7):
+- this runner (kafka-python 3.0.12): 9,513 / 11,545 and 12,240 / 12,271 records/s;
+  0.034 / 0.032 and 0.028 / 0.028 CPU s per 1k records; 83-88 MiB peak RSS.
+- arroyo 2.48.0 (confluent-kafka 2.16.1 with its bundled librdkafka; RunTask ->
+  BatchStep -> RunTask -> CommitOffsets): 4,791 / 5,681 and 5,683 / 9,522 records/s;
+  0.063 / 0.063 and 0.058 / 0.050 CPU s per 1k records; 55 MiB.
+  Its consumer works against Tansu (joins in 1.1-1.3 s with session 2000 / heartbeat
+  500 ms, consumes, commits), but it steps Python once per message, where kafka-python
+  hands over up to 2,000 records per poll: about twice the CPU per record here.
+- Dependencies: arroyo adds 2 packages (sentry-arroyo and confluent-kafka, 17 MB with
+  librdkafka); this runner adds none (kafka-python, which has no dependencies, is needed
+  anyway for the admin client, the lag check and the analyzer's lease), so adopting
+  arroyo would have meant four Kafka clients in the server, not fewer.
 What arroyo has that this lacks: parallel strategies (threads, processes) and a
 dead-letter limit by invalid-message ratio; our stages need neither today.
 """
