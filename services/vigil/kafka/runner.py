@@ -29,8 +29,10 @@ commit per batch; two runs each at load average ~19, two at ~7):
   BatchStep -> RunTask -> CommitOffsets): 4,791 / 5,681 and 5,683 / 9,522 records/s;
   0.063 / 0.063 and 0.058 / 0.050 CPU s per 1k records; 55 MiB.
   Its consumer works against Tansu (joins in 1.1-1.3 s with session 2000 / heartbeat
-  500 ms, consumes, commits), but it steps Python once per message, where kafka-python
-  hands over up to 2,000 records per poll: about twice the CPU per record here.
+  500 ms, consumes, commits). It cost about twice the CPU per record here; the likely
+  cause (not profiled) is that its processor steps the Python strategies once per
+  message, while kafka-python hands over up to 2,000 records per poll.
+  The bench's write is a no-op: these are the consumers' own costs, runner included.
 - Dependencies: arroyo adds 2 packages (sentry-arroyo and confluent-kafka, 17 MB with
   librdkafka); this runner adds none (kafka-python, which has no dependencies, is needed
   anyway for the admin client, the lag check and the analyzer's lease), so adopting
