@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     kafka_heartbeat_interval_ms: int = Field(3_000, description="Consumer heartbeat interval.")
     kafka_partitions: int = Field(4, ge=1, description="Partitions of every topic Vigil creates.")
     kafka_replication_factor: int = Field(1, ge=1, description="Replication of created topics.")
+    kafka_max_attempts: int = Field(
+        3, ge=1, description="Tries a consumer gives a record (or batch) that fails with an "
+        "error of unknown kind before it dead-letters it with the error's type and message "
+        "(bad input is dead-lettered at once; a store or broker outage is retried without "
+        "limit).")
     topic_prefix: str = Field("vigil.", description="Prefix of every topic name.")
 
     # Storage

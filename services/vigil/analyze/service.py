@@ -32,6 +32,7 @@ from vigil.analyze.tickets import TicketBook, issue_payload, ticket_row
 from vigil.core.alerts import AlertEvent
 from vigil.core.budgets import Budget, load_budgets, period_bounds
 from vigil.core.tickets import Ticket, TicketExample
+from vigil.kafka.config import consumer_config
 from vigil.kafka.producer import json_line_records
 from vigil.kafka.signing import internal_secret, sign
 from vigil.kafka.topics import Topics
@@ -283,13 +284,12 @@ def safe_cycle(analyzer: Analyzer, now: datetime
 
 def run(settings: Settings, stop: threading.Event) -> None:
     topics = Topics.from_settings(settings)
-    servers = settings.kafka_bootstrap_servers.split(",")
-    lease = KafkaConsumer(bootstrap_servers=servers, group_id=settings.group("analyze"),
-                          client_id="vigil-analyzer",
-                          session_timeout_ms=settings.kafka_session_timeout_ms,
-                          heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms)
+    # the lease is group membership only (no record is ever read or committed), so it has
+    # no use for the runner's batches and commits: it shares the runner's consumer settings
+    lease = KafkaConsumer(**consumer_config(settings, "analyze", client_id="vigil-analyzer"))
     lease.subscribe([topics.analyzer_lease])
-    producer = KafkaProducer(bootstrap_servers=servers, acks="all", client_id="vigil-analyzer")
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers.split(","),
+                             acks="all", client_id="vigil-analyzer")
     secret = internal_secret(settings)
     analyzer = Analyzer(settings, StoreReader(settings))
     next_run = time.monotonic()

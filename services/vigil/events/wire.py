@@ -11,6 +11,7 @@ import orjson
 from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from vigil.core.errors import PermanentError
 from vigil.events import ChatMessage, EnrichedTrace, FeedbackEvent, TraceEvent
 from vigil_protos.v1 import events_pb2 as pb
 
@@ -20,7 +21,7 @@ _FEEDBACK_KINDS = {
 }
 
 
-class PayloadError(ValueError):
+class PayloadError(PermanentError):
     """A record that cannot be decoded: permanent, it goes to the dead-letter topic."""
 
 

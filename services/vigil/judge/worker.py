@@ -35,6 +35,7 @@ from vigil.judge.rubric import load_rubric
 from vigil.judge.sampling import Sampler
 from vigil.judge.stage import JudgeStage
 from vigil.kafka import topics as t
+from vigil.kafka.config import reader_config
 from vigil.kafka.poison import Poison, process_async
 from vigil.kafka.producer import dead_letter, faust_dir, send_lines
 from vigil.kafka.signing import check, internal_secret, verify
@@ -66,8 +67,7 @@ def spend_today(settings: Settings, topic: str) -> dict[str, float]:
     """The judge cost per project written to the scores topic since 00:00 UTC (records
     without a valid signature do not count)."""
     secret = internal_secret(settings)
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers.split(","),
-                             enable_auto_commit=False, client_id="vigil-judge-budget")
+    consumer = KafkaConsumer(**reader_config(settings, "vigil-judge-budget"))
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         if not partitions:

@@ -50,10 +50,7 @@ async def dead_letter(app: faust.App, stage: str, source: tuple[str, int, int], 
     topic, partition, offset = source
     log.warning("dead-lettered", stage=stage, topic=topic, partition=partition, offset=offset,
                 reason=reason)
-    headers = [(t.H_REASON, reason.encode()), (t.H_STAGE, stage.encode()),
-               (t.H_SOURCE_TOPIC, topic.encode()),
-               (t.H_SOURCE_PARTITION, str(partition).encode()),
-               (t.H_SOURCE_OFFSET, str(offset).encode())]
+    headers = t.dead_letter_headers(stage, source, reason)
     await send(app, stage, t.dlq(topic), value, headers=headers)
     DEAD_LETTERS.labels(stage, topic).inc()
 

@@ -30,6 +30,24 @@ H_SOURCE_TOPIC = "vigil-dlq-source-topic"
 H_SOURCE_PARTITION = "vigil-dlq-source-partition"
 H_SOURCE_OFFSET = "vigil-dlq-source-offset"
 H_STAGE = "vigil-dlq-stage"
+H_ERROR_TYPE = "vigil-dlq-error-type"  # the exception's type, when one was raised
+H_ATTEMPTS = "vigil-dlq-attempts"  # tries before it was given up
+
+
+def dead_letter_headers(stage: str, source: tuple[str, int, int], reason: str,
+                        error_type: str = "", attempts: int = 0,
+                        extra: tuple[tuple[str, bytes], ...] = ()
+                        ) -> list[tuple[str, bytes]]:
+    """The headers of a dead-lettered record (every consumer writes these, no other)."""
+    topic, partition, offset = source
+    headers = [(H_REASON, reason.encode()), (H_STAGE, stage.encode()),
+               (H_SOURCE_TOPIC, topic.encode()), (H_SOURCE_PARTITION, str(partition).encode()),
+               (H_SOURCE_OFFSET, str(offset).encode())]
+    if error_type:
+        headers.append((H_ERROR_TYPE, error_type.encode()))
+    if attempts:
+        headers.append((H_ATTEMPTS, str(attempts).encode()))
+    return [*headers, *extra]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,11 @@ Used by a sink that does not own the embedded store (VIGIL_STORE_WRITER_URL
 set): each table's rows go as one JSON-lines body to
 `POST {url}/internal/store/{table}` with the service token and the batch's
 insert token; the owner deduplicates and inserts under its lock and answers
-`{"written": n, "skipped": m}`. Anything but a 2xx raises, and the sink treats
-it like a store outage: it keeps its offsets, pauses and retries the batch,
-which is harmless because the owner skips rows it already holds.
+`{"written": n, "skipped": m}`. An owner that is unreachable or answers anything
+but a 2xx raises `StoreWriteRefused`, a store outage (StoreUnavailable): the sink keeps
+its offsets, pauses and retries the batch, which is harmless because the owner skips
+rows it already holds. A 400, 413 or 422 says the rows themselves are wrong
+(RowsRefused, permanent): the sink dead-letters the records that carry them.
 """
 
 from __future__ import annotations
@@ -15,15 +17,19 @@ from collections.abc import Iterator
 
 import httpx
 
+from vigil.core.errors import StoreUnavailable
 from vigil.settings import Settings
 from vigil.store.tables import Line, TableSpec
-from vigil.store.writer import WriteResult
+from vigil.store.writer import RowsRefused, WriteResult
 
 INSERT_TOKEN_HEADER = "x-vigil-insert-token"
 
 
-class StoreWriteRefused(RuntimeError):
-    """The store owner answered, but not with a 2xx."""
+class StoreWriteRefused(StoreUnavailable):
+    """The store owner could not be reached, or answered, but not with a 2xx."""
+
+
+REFUSED_ROWS = frozenset({400, 413, 422})
 
 
 class RemoteStoreWriter:
@@ -46,8 +52,14 @@ class RemoteStoreWriter:
     def write(self, spec: TableSpec, lines: list[Line], token: str) -> WriteResult:
         written = skipped = 0
         for n, body in enumerate(bodies(lines, self._max_body_bytes)):
-            response = self._client.post(f"/internal/store/{spec.name}", content=body,
-                                         headers={INSERT_TOKEN_HEADER: f"{token}.{n}"})
+            try:
+                response = self._client.post(f"/internal/store/{spec.name}", content=body,
+                                             headers={INSERT_TOKEN_HEADER: f"{token}.{n}"})
+            except httpx.TransportError as exc:
+                raise StoreWriteRefused(f"store owner unreachable: {exc}") from exc
+            if response.status_code in REFUSED_ROWS:
+                raise RowsRefused(f"store owner refused the rows of {spec.name} "
+                                  f"({response.status_code}): {response.text[:300]}")
             if not response.is_success:
                 raise StoreWriteRefused(f"store owner answered {response.status_code} for "
                                         f"{spec.name}: {response.text[:300]}")

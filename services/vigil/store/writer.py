@@ -27,8 +27,27 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+from vigil.core.errors import PermanentError, StoreUnavailable
 from vigil.store.client import Store
 from vigil.store.tables import Line, TableSpec, first_occurrences
+
+# ClickHouse error codes that say the rows themselves are wrong (parse errors, types,
+# sizes): the same rows fail the same way again.
+DATA_ERROR_CODES = frozenset({6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 131})
+
+
+class RowsRefused(PermanentError):
+    """The store refused the rows themselves (they break the table's types)."""
+
+
+def store_error(exc: ClickHouseError) -> Exception:
+    """The kind of a store failure: RowsRefused for bad rows, else StoreUnavailable (the
+    store is down, full, read-only, locked: it may take the same rows later)."""
+    if getattr(exc, "code", None) in DATA_ERROR_CODES:
+        return RowsRefused(f"the store refused the rows: {str(exc)[:500]}")
+    return StoreUnavailable(f"the store did not take the rows: {str(exc)[:500]}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +58,8 @@ class WriteResult:
 
 class StoreWriter(Protocol):
     def write(self, spec: TableSpec, lines: list[Line], token: str) -> WriteResult:
-        """Store the rows the table does not hold yet; raise if the store did not take them.
+        """Store the rows the table does not hold yet; raise if the store did not take them
+        (StoreUnavailable when it may later, RowsRefused when the rows are wrong).
 
         `token` identifies the batch (its partition/offset ranges): an insert retried with
         the same token is applied once by ClickHouse itself."""
@@ -59,6 +79,13 @@ class LocalStoreWriter:
         if not lines:
             return WriteResult(0, 0)
         unique = first_occurrences(lines, lambda x: x.id)
+        try:
+            fresh = self._insert(spec, unique, token)
+        except ClickHouseError as exc:
+            raise store_error(exc) from exc
+        return WriteResult(len(fresh), len(lines) - len(fresh))
+
+    def _insert(self, spec: TableSpec, unique: list[Line], token: str) -> list[Line]:
         with self._lock:
             stored = self._stored_ids(spec, unique)
             fresh = [x for x in unique if x.id not in stored]
@@ -66,7 +93,7 @@ class LocalStoreWriter:
                 self._store.insert_json_lines(
                     spec.name, spec.columns, b"\n".join(x.line for x in fresh),
                     settings={"insert_deduplication_token": f"{spec.name}:{token}"})
-        return WriteResult(len(fresh), len(lines) - len(fresh))
+        return fresh
 
     def close(self) -> None:
         """The store belongs to whoever opened it."""
