@@ -7,7 +7,11 @@ delivered. Every delivery attempt goes as a JSON line to `<prefix>alert.deliveri
 (signed); a line that is not an alert, and a
 delivery that failed after its last try, go to `<prefix>alerts.dlq` with the reason in
 headers. The record's offset is committed only after all of that is confirmed, so a
-crash re-delivers (same X-Vigil-Delivery-Id) rather than loses. While deliveries are
+crash re-delivers rather than loses; a `delivered` attempt is logged (confirmed) as
+soon as the webhook answers, and a record read again is checked against that log
+(vigil.notify.ledger), so the webhooks that already have it are not posted again
+(only a crash in the milliseconds between the answer and the log line posts twice,
+with the same X-Vigil-Delivery-Id). While deliveries are
 retried the consumer keeps polling with its partitions paused: it stays in the group.
 """
 
@@ -32,6 +36,7 @@ from vigil.logs import get_logger
 from vigil.metrics import DEAD_LETTERS
 from vigil.notify.config import NotifyConfig, load_notify_config
 from vigil.notify.delivery import Deliverer
+from vigil.notify.ledger import delivered_since
 from vigil.notify.payloads import decode_alert
 from vigil.settings import Settings
 
@@ -57,28 +62,63 @@ async def _consume(settings: Settings, config: NotifyConfig, stop: threading.Eve
     producer = KafkaProducer(bootstrap_servers=servers, acks="all", retries=5,
                              client_id="vigil-notify")
     attempts: list[dict[str, Any]] = []
+    handled: dict[TopicPartition, int] = {}  # the last offset handled per partition
+    on_attempt = partial(_log_attempt, producer, settings.topic("alert.deliveries"), secret,
+                         attempts)
     log.info("notify consuming", topic=source, webhooks=[w.name for w in config.webhooks])
     try:
-        async with Deliverer(config, on_attempt=attempts.append) as deliverer:
+        async with Deliverer(config, on_attempt=on_attempt) as deliverer:
             while not stop.is_set():
                 for tp, records in consumer.poll(timeout_ms=200, max_records=1).items():
                     for record in records:
                         attempts.clear()
+                        done = _already_delivered(settings, secret, tp, record, handled)
                         if not await _handle(deliverer, consumer, producer, settings, tp,
-                                             record, attempts, stop, secret):
+                                             record, attempts, stop, secret, done):
                             return  # stopped mid-delivery: not committed, read again
+                        handled[tp] = record.offset
     finally:
         consumer.close(autocommit=False)
         producer.close(timeout=5)
         log.info("notify stopped")
 
 
+def _log_attempt(producer: KafkaProducer, topic: str, secret: bytes,
+                 attempts: list[dict[str, Any]], attempt: dict[str, Any]) -> None:
+    """A delivered attempt goes to the delivery log at once, confirmed (the ledger a
+    restarted notifier reads, vigil.notify.ledger); the others with the record's batch."""
+    if attempt["outcome"] != "delivered":
+        attempts.append(attempt)
+        return
+    line = orjson.dumps(attempt)
+    producer.send(topic, line, headers=[sign(secret, line)]).get(timeout=30)
+
+
+def _already_delivered(settings: Settings, secret: bytes, tp: TopicPartition, record: Any,
+                       handled: dict[TopicPartition, int]) -> set[tuple[str, str]]:
+    """(alert_id, webhook) of this record already delivered, when the record may have been
+    handled before (the first one on its partition here, or after a gap): a notifier
+    killed mid-record, or the partition's previous owner, delivered part of it."""
+    if handled.get(tp) == record.offset - 1:
+        return set()
+    done = delivered_since(settings.kafka_bootstrap_servers.split(","),
+                           settings.topic("alert.deliveries"), secret, record.timestamp)
+    if done:
+        log.info("ledger read", stage=STAGE, partition=tp.partition, offset=record.offset,
+                 delivered=len(done))
+    return done
+
+
 async def _handle(deliverer: Deliverer, consumer: KafkaConsumer, producer: KafkaProducer,
                   settings: Settings, tp: TopicPartition, record: Any,
-                  attempts: list[dict[str, Any]], stop: threading.Event, secret: bytes) -> bool:
+                  attempts: list[dict[str, Any]], stop: threading.Event, secret: bytes,
+                  done: set[tuple[str, str]] | None = None) -> bool:
     dead: list[tuple[bytes, str, str]] = []  # (value, reason, webhook)
     alerts = _alerts(record, secret, dead)
-    task = asyncio.ensure_future(asyncio.gather(*(deliverer.deliver(a) for a in alerts)))
+    skip = done or set()
+    task = asyncio.ensure_future(asyncio.gather(*(
+        deliverer.deliver(a, skip={w for aid, w in skip if aid == a.alert_id})
+        for a in alerts)))
     while not task.done():
         await asyncio.wait({task}, timeout=0.5)
         if stop.is_set() and not task.done():
