@@ -99,6 +99,7 @@ def receiver() -> Iterator[WebhookReceiver]:
         yield server
 
 
+@pytest.mark.timeout(1500)  # a day of history stored, then minutes of live traffic
 def test_the_analyzer_killed_while_an_alert_fires_pages_once_and_resolves_once(
         tmp_path_factory: pytest.TempPathFactory, broker: Broker,
         receiver: WebhookReceiver) -> None:
