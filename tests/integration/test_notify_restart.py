@@ -104,8 +104,10 @@ def test_the_notifier_killed_mid_delivery_pages_once_per_receiver(
                              "the alert at the webhook after the restart")
         assert fired.json["alert_id"] == firing.alert_id and fired.verified
         _publish(broker.bootstrap, alerts, resolved)
-        wait_until(lambda: len(hook.delivered("/hook")) == 2, 90, "the resolve at the webhook")
-        wait_until(lambda: len(pagerduty.delivered("/pd")) == 2, 90,
+        wait_until(lambda: [r for r in hook.delivered("/hook") if r.json["status"] == "resolved"],
+                   90, "the resolve at the webhook")
+        wait_until(lambda: [r for r in pagerduty.delivered("/pd")
+                            if r.json["event_action"] == "resolve"], 90,
                    "the resolve at PagerDuty")
     finally:
         notifier.stop()
