@@ -16,7 +16,9 @@ from vigil.analyze.model import SliceKey
 from vigil.core.alerts import Severity
 
 CRITICAL = {"error_burst", "traffic_drop"}
-COUNTS = {"error_rate": "requests", "negative_feedback_rate": "feedback"}
+# the events behind each minute of a signal: its `min_count` floor counts these
+COUNTS = {"error_rate": "requests", "negative_feedback_rate": "feedback",
+          "judge_score_mean": "judgments"}
 TITLES = {
     "cost_spike": "Cost of {s} is {r:.1f}x normal",
     "latency_regression": "p95 latency of {s} is {r:.1f}x normal",
@@ -55,8 +57,12 @@ def observe(history: SeriesHistory, now: datetime, window_minutes: int,
 
 
 def counts_of(spec: SignalSpec) -> str | None:
-    """The series of event counts behind a signal's minutes: the rate's denominator,
-    or the requests for any signal with a `min_count` floor (cost, latency)."""
+    """The series of event counts behind a signal's minutes: the rate's or mean's
+    denominator (requests, feedback, judge scores), or the requests for any other
+    signal with a `min_count` floor (cost, latency). None for count signals (traffic):
+    they are their own count."""
+    if spec.missing_is_zero:
+        return None
     return COUNTS.get(spec.metric) or ("requests" if spec.min_count > 0 else None)
 
 

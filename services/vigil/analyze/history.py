@@ -16,7 +16,7 @@ import pandas as pd
 from vigil.analyze.model import SliceKey
 
 METRICS = ("requests", "cost_usd", "latency_p95_ms", "error_rate", "judge_score_mean",
-           "negative_feedback_rate", "feedback")
+           "negative_feedback_rate", "feedback", "judgments")
 
 
 def metrics_of(point: dict[str, Any]) -> dict[str, float | None]:
@@ -31,6 +31,7 @@ def metrics_of(point: dict[str, Any]) -> dict[str, float | None]:
         "negative_feedback_rate": (point.get("negative_feedback") or 0) / feedback
         if feedback else None,
         "feedback": float(feedback),
+        "judgments": float(point.get("judgments") or 0),
     }
 
 

@@ -20,6 +20,7 @@ import httpx
 import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from vigil.analyze.alert_log import read_alert_log
 from vigil.analyze.alerting import AlertBook, Observation
 from vigil.analyze.budgets import check_budget
 from vigil.analyze.cycle import observe
@@ -294,11 +295,17 @@ def run(settings: Settings, stop: threading.Event) -> None:
     analyzer = Analyzer(settings, StoreReader(settings))
     next_run = time.monotonic()
     sent_tickets: set[tuple[str, int]] = set()
+    restored = False  # the alert state taken back from the alert log since the lease came
     try:
         while not stop.is_set():
             lease.poll(timeout_ms=500)
             leader = TopicPartition(topics.analyzer_lease, 0) in lease.assignment()
-            if not leader or time.monotonic() < next_run:
+            if not leader:
+                restored = False
+                continue
+            if not restored:
+                restored = restore_alerts(analyzer, servers, topics.alerts, secret)
+            if not restored or time.monotonic() < next_run:
                 continue
             next_run = time.monotonic() + settings.analyzer_interval_s
             started = time.perf_counter()
@@ -317,6 +324,25 @@ def run(settings: Settings, stop: threading.Event) -> None:
     finally:
         lease.close()
         producer.close(timeout=5)
+
+
+def restore_alerts(analyzer: Analyzer, servers: list[str], topic: str, secret: bytes
+                   ) -> bool:
+    """Take the alert state back from the alert log before acting as leader (after a
+    crash, or when the lease moves here): firing alerts stay firing, nothing pages
+    twice, every resolve still comes. False (logged, counted) when the log could not
+    be read: no cycle runs on a partial picture."""
+    try:
+        events = read_alert_log(servers, topic, secret)
+    except Exception as exc:  # the broker away: try again at the next turn of the loop
+        ANALYZER_FAILURES.labels("alert_log").inc()
+        log.warning("alert log not read; no cycle until it is",
+                    error=f"{type(exc).__name__}: {exc}"[:500])
+        return False
+    analyzer.alerts.restore(events)
+    log.info("alert state restored", events=len(events),
+             firing=sorted(analyzer.alerts.active), cooling=len(analyzer.alerts.resolved_at))
+    return True
 
 
 def _post_tickets(settings: Settings, tickets: list[Ticket], sent: set[tuple[str, int]]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -98,10 +98,13 @@ class Deliverer:
         if self._own_client:
             await self._client.aclose()
 
-    async def deliver(self, alert: AlertEvent) -> list[DeliveryResult]:
-        """Post the alert to every routed webhook (concurrently); one result per webhook."""
+    async def deliver(self, alert: AlertEvent, skip: Collection[str] = ()
+                      ) -> list[DeliveryResult]:
+        """Post the alert to every routed webhook (concurrently) but those named in
+        `skip` (already delivered before a restart); one result per webhook posted."""
         return list(await asyncio.gather(*(self._in_order(w, alert)
-                                           for w in routes(self.config, alert))))
+                                           for w in routes(self.config, alert)
+                                           if w.name not in skip)))
 
     async def _in_order(self, webhook: Webhook, alert: AlertEvent) -> DeliveryResult:
         key = (webhook.name, alert.dedupe_key)

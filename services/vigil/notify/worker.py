@@ -7,7 +7,11 @@ delivered. Every delivery attempt goes as a JSON line to `<prefix>alert.deliveri
 (signed); a line that is not an alert, and a
 delivery that failed after its last try, go to `<prefix>alerts.dlq` with the reason in
 headers. The record's offset is committed only after all of that is confirmed, so a
-crash re-delivers (same X-Vigil-Delivery-Id) rather than loses. The Kafka side is the one
+crash re-delivers rather than loses; a `delivered` attempt is logged (confirmed) as
+soon as the webhook answers, and a record read again is checked against that log
+(vigil.notify.ledger), so the webhooks that already have it are not posted again
+(only a crash in the milliseconds between the answer and the log line posts twice,
+with the same X-Vigil-Delivery-Id). The Kafka side is the one
 runner (vigil.kafka.runner): while deliveries are retried the consumer keeps polling with
 its partitions paused, so it stays in the group.
 """
@@ -32,6 +36,7 @@ from vigil.kafka.signing import internal_secret, sign, verify
 from vigil.logs import get_logger
 from vigil.notify.config import NotifyConfig, load_notify_config
 from vigil.notify.delivery import Deliverer
+from vigil.notify.ledger import delivered_since
 from vigil.notify.payloads import decode_alert
 from vigil.settings import Settings
 
@@ -57,7 +62,13 @@ async def _consume(settings: Settings, config: NotifyConfig, stop: threading.Eve
     attempts: list[dict[str, Any]] = []
     log.info("notify consuming", topic=settings.topic("alerts"),
              webhooks=[w.name for w in config.webhooks])
-    async with Deliverer(config, on_attempt=attempts.append) as deliverer:
+    runner: AlertRunner | None = None
+
+    def on_attempt(attempt: dict[str, Any]) -> None:  # attempts begin once the runner runs
+        assert runner is not None
+        runner.attempted(attempt)
+
+    async with Deliverer(config, on_attempt=on_attempt) as deliverer:
         runner = AlertRunner(settings, deliverer, asyncio.get_running_loop(), attempts)
         await asyncio.to_thread(runner.run, stop)
     log.info("notify stopped")
@@ -76,17 +87,47 @@ class AlertRunner(Runner[Alerts]):
         self._attempts = attempts
         self._secret = internal_secret(settings)
         self._deliveries = settings.topic("alert.deliveries")
+        self._servers = settings.kafka_bootstrap_servers.split(",")
+        self._handled: dict[TopicPartition, int] = {}  # the last offset handled per partition
 
     def decode(self, tp: TopicPartition, record: Any) -> Alerts:
         return _alerts(record, self._secret)
 
+    def attempted(self, attempt: dict[str, Any]) -> None:
+        """A delivered attempt goes to the delivery log at once, confirmed (the ledger a
+        restarted notifier reads, vigil.notify.ledger); the others with the record."""
+        if attempt["outcome"] != "delivered":
+            self._attempts.append(attempt)
+            return
+        line = orjson.dumps(attempt)
+        self.producer.send(self._deliveries, line,
+                           headers=[sign(self._secret, line)]).get(timeout=30)
+
     def write(self, batch: Batch[Alerts]) -> concurrent.futures.Future[Any]:
         self._attempts.clear()
-        alerts = [a for entry in batch.entries for a in entry.item.alerts]
-        return asyncio.run_coroutine_threadsafe(self._deliver(alerts), self._loop)
+        work = [(a, self._already_delivered(entry.tp, entry.record))
+                for entry in batch.entries for a in entry.item.alerts]
+        return asyncio.run_coroutine_threadsafe(self._deliver(work), self._loop)
 
-    async def _deliver(self, alerts: list[AlertEvent]) -> list[Any]:
-        return list(await asyncio.gather(*(self._deliverer.deliver(a) for a in alerts)))
+    def _already_delivered(self, tp: TopicPartition, record: Any) -> set[tuple[str, str]]:
+        """(alert_id, webhook) of this record already delivered, when the record may have
+        been handled before (the first one on its partition here, or after a gap, or a
+        retried write): a notifier killed mid-record, or the partition's previous owner,
+        delivered part of it."""
+        if self._handled.get(tp) == record.offset - 1:
+            return set()
+        done = delivered_since(self._servers, self._deliveries, self._secret,
+                               record.timestamp)
+        if done:
+            log.info("ledger read", stage=STAGE, partition=tp.partition, offset=record.offset,
+                     delivered=len(done))
+        return done
+
+    async def _deliver(self, work: list[tuple[AlertEvent, set[tuple[str, str]]]]
+                       ) -> list[Any]:
+        return list(await asyncio.gather(*(
+            self._deliverer.deliver(a, skip={w for aid, w in done if aid == a.alert_id})
+            for a, done in work)))
 
     def written(self, batch: Batch[Alerts], result: Any) -> None:
         """The attempts to the deliveries topic; what is not an alert and what failed for
@@ -97,6 +138,7 @@ class AlertRunner(Runner[Alerts]):
                                headers=[sign(self._secret, log_lines)]).get(timeout=30)
         results = iter(result)
         for entry in batch.entries:
+            self._handled[entry.tp] = entry.record.offset
             dead = list(entry.item.dead)
             for alert, outcomes in zip(entry.item.alerts, results, strict=False):
                 for r in outcomes:

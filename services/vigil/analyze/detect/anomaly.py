@@ -20,7 +20,9 @@ baseline of the same aggregate over comparable past windows:
 It fires only when the deviation (in `direction`) exceeds `z` robust sigmas AND
 `min_ratio` relative change AND `min_abs` absolute change (so tiny wiggles never
 page); the window holds at least `min_points` minutes with data and, given the
-request counts, at least `min_count` requests (small slices do not flap); and,
+counts behind it (requests, judge scores, feedback), at least `min_count` of them
+(small slices do not flap; a count signal such as traffic is its own count: the
+larger of the window's sum and the baseline's expected sum must reach it); and,
 for rates, it passes the floors of its preset (`min_value`, `min_events`, and a
 binomial tail test `max_p` against the baseline rate: a few errors on little
 traffic are noise, not a burst). Presets per signal are in `SIGNALS`.
@@ -72,20 +74,28 @@ class SignalSpec:
     missing_is_zero: bool = False  # counts: a minute without data is a zero
 
 
+# The `min_count` floors: requests in the window for cost, latency and error bursts,
+# judge scores for quality, feedback events for negative feedback, and for traffic the
+# larger of the window's and the baseline's expected requests (a drop of a slice that
+# normally sees a handful is not a page, even with a lower `min_abs`).
+MIN_REQUESTS, MIN_JUDGMENTS, MIN_FEEDBACK = 30, 20, 20
+
 SIGNALS: dict[str, SignalSpec] = {s.signal: s for s in (
-    SignalSpec("cost_spike", "cost_usd", "up", min_ratio=0.5, min_count=30),
-    SignalSpec("latency_regression", "latency_p95_ms", "up", min_ratio=0.3, min_count=30),
+    SignalSpec("cost_spike", "cost_usd", "up", min_ratio=0.5, min_count=MIN_REQUESTS),
+    SignalSpec("latency_regression", "latency_p95_ms", "up", min_ratio=0.3,
+               min_count=MIN_REQUESTS),
     # a burst needs >= 1 % errors and >= 5 errors in the window (given request counts)
     SignalSpec("error_burst", "error_rate", "up", min_ratio=1.0, min_value=0.01,
-               min_events=5, max_p=1e-5, aggregate="mean"),
+               min_events=5, max_p=1e-5, min_count=MIN_REQUESTS, aggregate="mean"),
     SignalSpec("quality_drop", "judge_score_mean", "down", z=4.0, min_ratio=0.1,
-               aggregate="mean"),
+               min_count=MIN_JUDGMENTS, aggregate="mean"),
     SignalSpec("negative_feedback", "negative_feedback_rate", "up", z=4.0, min_ratio=1.0,
-               min_value=0.05, min_events=5, max_p=1e-5, aggregate="mean"),
+               min_value=0.05, min_events=5, max_p=1e-5, min_count=MIN_FEEDBACK,
+               aggregate="mean"),
     SignalSpec("traffic_drop", "requests", "down", min_ratio=0.5, min_abs=5.0,
-               missing_is_zero=True),
+               min_count=MIN_REQUESTS, missing_is_zero=True),
     SignalSpec("traffic_spike", "requests", "up", min_ratio=1.0, min_abs=5.0,
-               missing_is_zero=True),
+               min_count=MIN_REQUESTS, missing_is_zero=True),
 )}
 
 
@@ -189,7 +199,8 @@ def detect_series(history: MinuteSeries, current_window: MinuteSeries, signal: s
     Thresholds come from `spec`, else `SIGNALS[signal]`, else generic defaults;
     the keyword arguments given override them. `counts` (events behind each minute
     of the window, e.g. requests) enables the `min_count` floor and the `min_events`
-    and `max_p` checks of rate signals; pass it for small slices.
+    and `max_p` checks of rate signals; pass it for small slices. Count signals
+    (`missing_is_zero`, e.g. requests) apply `min_count` to themselves, without it.
     """
     base = spec or SIGNALS.get(signal) or SignalSpec(signal, signal, direction or "up")
     overrides = {"direction": direction, "min_ratio": min_ratio, "z": z,
@@ -214,6 +225,8 @@ def detect_series(history: MinuteSeries, current_window: MinuteSeries, signal: s
     b = baseline(grid, end, width, spec)
     if b is None:
         return None
+    if spec.missing_is_zero and max(float(np.sum(current)), b.center * width) < spec.min_count:
+        return None  # a count signal is its own count: observed or expected, too few
     sigma = max(b.sigma, 1e-3 * abs(b.center), 1e-12)
     margin = max(spec.z * sigma, spec.min_ratio * abs(b.center), spec.min_abs)
     if spec.direction == "up":
