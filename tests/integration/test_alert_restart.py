@@ -19,8 +19,8 @@ from tests.chaos import record_fault
 from tests.conftest import KEY_A, Broker, Service, Stack, wait_until
 from tests.factories import ts, valid_event
 from tests.webhook_receiver import WebhookReceiver
-from vigil.v1 import events_pb2 as pb
-from vigil.v1 import ingest_pb2, ingest_pb2_grpc
+from vigil_protos.v1 import events_pb2 as pb
+from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 AUTH_A = (("authorization", f"Bearer {KEY_A}"),)

@@ -285,12 +285,12 @@ def safe_cycle(analyzer: Analyzer, now: datetime
 
 def run(settings: Settings, stop: threading.Event) -> None:
     topics = Topics.from_settings(settings)
+    servers = settings.kafka_bootstrap_servers.split(",")
     # the lease is group membership only (no record is ever read or committed), so it has
     # no use for the runner's batches and commits: it shares the runner's consumer settings
     lease = KafkaConsumer(**consumer_config(settings, "analyze", client_id="vigil-analyzer"))
     lease.subscribe([topics.analyzer_lease])
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers.split(","),
-                             acks="all", client_id="vigil-analyzer")
+    producer = KafkaProducer(bootstrap_servers=servers, acks="all", client_id="vigil-analyzer")
     secret = internal_secret(settings)
     analyzer = Analyzer(settings, StoreReader(settings))
     next_run = time.monotonic()
