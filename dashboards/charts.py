@@ -10,7 +10,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 import streamlit as st
-from clock import AXIS_FORMATS, to_zone
+from clock import AXIS_FORMATS, TICK_STEPS_MS, to_zone
 
 TIME = "time"
 SERIES = "series"
@@ -40,6 +40,7 @@ def spec(frame: pd.DataFrame, zone: str, interval: str = "minute", kind: str = "
     # time axis with Vega's default (12-hour clock), but leaves an expression alone
     x = alt.X(f"{TIME}:T", title=f"time ({zone})", scale=alt.Scale(type="utc"),
               axis=alt.Axis(format=axis_format, formatType="utc", labelOverlap=True,
+                            tickMinStep=TICK_STEPS_MS.get(interval, TICK_STEPS_MS["minute"]),
                             labelExpr=f"utcFormat(datum.value, '{axis_format}')"))
     tooltip: list[Any] = [
         alt.Tooltip(f"{TIME}:T", title=f"time ({zone})", format="%Y-%m-%d %H:%M",

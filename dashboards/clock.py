@@ -16,6 +16,8 @@ UTC = "UTC"
 # bucket interval -> how an axis tick and a table cell read at that grain
 AXIS_FORMATS = {"minute": "%H:%M", "hour": "%d %b %H:%M", "day": "%d %b"}
 CELL_FORMAT = "%Y-%m-%d %H:%M:%S"
+# bucket interval -> the smallest step between ticks, in ms (no two ticks in one bucket)
+TICK_STEPS_MS = {"minute": 60_000, "hour": 3_600_000, "day": 86_400_000}
 
 
 def known_zone(name: str | None) -> str:

@@ -56,6 +56,7 @@ def test_a_chart_draws_wall_clock_times_of_the_zone_on_a_24_hour_utc_axis() -> N
     # Streamlit's theme drops `format` on a time axis; the label expression survives it
     assert x["axis"]["labelExpr"] == "utcFormat(datum.value, '%H:%M')"
     assert x["scale"] == {"type": "utc"}
+    assert x["axis"]["tickMinStep"] == 60_000  # no two ticks inside one minute bucket
     assert x["title"] == "time (Asia/Kolkata)"
     week = charts.spec(frame, "UTC", "hour").to_dict()["encoding"]["x"]["axis"]["format"]
     assert week == "%d %b %H:%M"
