@@ -73,10 +73,11 @@ def create_app(store: Store, keyring: KeyRing, internal_token: str = "",
     if store_writer is not None:
         app.include_router(store_writes_router(store_writer, internal_token,
                                                store_write_max_bytes))
-    app.include_router(tickets_router(store))
+    writer = store_writer or LocalStoreWriter(store)  # every API write goes through it
+    app.include_router(tickets_router(store, writer))
     app.include_router(explore_router(store))
     app.include_router(budgets_router(store, budgets))
-    registry = PromptRegistry(store, store_writer or LocalStoreWriter(store))
+    registry = PromptRegistry(store, writer)
     app.include_router(prompts_router(registry))
 
     @app.exception_handler(ClickHouseError)

@@ -16,7 +16,8 @@ from vigil.api.deps import Project, Writer
 from vigil.api.filters import Slice, SliceFilter, TimeWindow, base_params, in_window
 from vigil.core.tickets import TicketExample, dataset_csv, finetune_jsonl
 from vigil.store.client import Store
-from vigil.store.tables import TICKETS
+from vigil.store.tables import TICKETS, table_line
+from vigil.store.writer import StoreWriter
 
 LATEST = ("SELECT * FROM tickets WHERE project_id = {p:String} "
           "ORDER BY updated_at DESC, stored_at DESC LIMIT 1 BY ticket_id")
@@ -24,7 +25,9 @@ _NEXT = {"acknowledge": ("open", "acknowledged"), "resolve": ("open", "resolved"
          "resolve-acknowledged": ("acknowledged", "resolved")}
 
 
-def tickets_router(store: Store) -> APIRouter:
+def tickets_router(store: Store, writer: StoreWriter) -> APIRouter:
+    """`writer` is the store owner's one write path (the sink's, in the process that owns
+    the store): a ticket's new status is one more version row of the tickets table."""
     router = APIRouter(prefix="/v1")
 
     @router.get("/alerts")
@@ -62,7 +65,8 @@ def tickets_router(store: Store) -> APIRouter:
         now = datetime.now(UTC).isoformat()
         new = {**_as_row(row), "status": to, "updated_at": now,
                "version_id": str(uuid.uuid4())}
-        store.insert_json_lines("tickets", TICKETS.columns, json.dumps(new).encode())
+        line = table_line(TICKETS, json.dumps(new).encode(), new)
+        writer.write(TICKETS, [line], f"{project_id}:{ticket_id}:{new['version_id']}")
         return _full(_latest(store, project_id, ticket_id))
 
     @router.get("/tickets/{ticket_id}/dataset")
