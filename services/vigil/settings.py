@@ -281,6 +281,12 @@ class Settings(BaseSettings):
         Kafka never share a group."""
         return f"{self.topic_prefix}{stage}"
 
+    @property
+    def external_kafka(self) -> bool:
+        """Whether brokers were configured (KAFKA_BOOTSTRAP_SERVERS or its VIGIL_ twin);
+        if not, `vigil up` starts the embedded one."""
+        return "kafka_bootstrap_servers" in self.model_fields_set
+
     def environ(self) -> Mapping[str, str]:
         """The process environment, for config files that name the variable holding a
         secret (the notifier's `secret_env`, `routing_key_env`)."""

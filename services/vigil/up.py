@@ -52,7 +52,7 @@ DASHBOARD = Path(__file__).resolve().parents[2] / "dashboards" / "Home.py"
 def run_all(settings: Settings, demo_rate: float) -> int:
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    embedded = "KAFKA_BOOTSTRAP_SERVERS" not in os.environ
+    embedded = not settings.external_kafka
     _check_ports(_ports(settings, embedded))
     settings, env = _child_env(settings, embedded)
     with open(logs / "up.log", "a", encoding="utf-8") as up_log:
@@ -148,7 +148,7 @@ def _child_env(settings: Settings, embedded: bool) -> tuple[Settings, dict[str, 
     """The environment of every child, and the settings that go with it: the embedded
     broker's address, the internal secret, and the read API's URL from VIGIL_API_LISTEN
     unless set."""
-    env = dict(os.environ)
+    env = dict(settings.environ())
     if "VIGIL_API_KEY" not in env and demo_key_enabled(settings) and \
             _loopback(settings.dashboard_listen):
         env["VIGIL_API_KEY"] = DEMO_API_KEY  # the dashboard's: otherwise it asks for a key
