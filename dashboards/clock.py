@@ -46,14 +46,11 @@ def to_zone(values: Any, zone: str) -> pd.DatetimeIndex | pd.Series:
     return pd.DatetimeIndex(parsed).tz_convert(zone).tz_localize(None)
 
 
-def stamp(value: str | datetime | None, zone: str, with_zone: bool = True) -> str:
+def stamp(value: str | datetime | None, zone: str) -> str:
     """One instant as `2026-12-03 20:38 UTC` (24-hour clock); empty for no value."""
     if value is None or value == "":
         return ""
-    moment = pd.Timestamp(value)
-    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment
-    text = moment.tz_convert(zone).strftime("%Y-%m-%d %H:%M")
-    return f"{text} {zone}" if with_zone else text
+    return f"{to_zone([value], zone)[0]:%Y-%m-%d %H:%M} {zone}"
 
 
 def time_columns(frame: pd.DataFrame, columns: list[str], zone: str) -> pd.DataFrame:

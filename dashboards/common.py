@@ -131,7 +131,7 @@ def sidebar(api: VigilApi) -> Filters:
     st.session_state and in the page's URL, so a view can be shared as a link."""
     ss = st.session_state
     if not ss.get("vigil_link_read"):
-        ss.update(from_link({k: st.query_params[k] for k in st.query_params}))
+        ss.update(from_link(st.query_params.to_dict()))
         ss["vigil_link_read"] = True
     ss.setdefault("vigil_range", "Last 24 hours")
     ss.setdefault("vigil_group_by", "none")
