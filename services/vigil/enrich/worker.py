@@ -33,8 +33,9 @@ from vigil.enrich.stage import (
 )
 from vigil.events.validate import Limits
 from vigil.kafka import topics as t
+from vigil.kafka.faust_app import stage_app
 from vigil.kafka.poison import Poison, process
-from vigil.kafka.producer import dead_letter, faust_dir, send_lines
+from vigil.kafka.producer import dead_letter, send_lines
 from vigil.kafka.signing import check, internal_secret
 from vigil.logs import get_logger
 from vigil.metrics import ENRICH_EVENTS, ENRICH_PII, ENRICH_UNPRICED
@@ -56,22 +57,7 @@ def build_app(settings: Settings) -> faust.App:
     topics = t.Topics.from_settings(settings)
     config = enrich_config(settings)
     secret = internal_secret(settings)
-    app = faust.App(
-        settings.group("enrich"),
-        broker=[f"kafka://{s.strip()}" for s in settings.kafka_bootstrap_servers.split(",")],
-        store="memory://",
-        datadir=str(faust_dir(settings, "enrich")),  # not {name}-data in the cwd
-        web_enabled=False,
-        topic_allow_declare=False,
-        topic_disable_leader=True,
-        consumer_auto_offset_reset="earliest",
-        broker_session_timeout=settings.kafka_session_timeout_ms / 1000,
-        broker_heartbeat_interval=settings.kafka_heartbeat_interval_ms / 1000,
-        producer_acks=-1,
-        broker_commit_every=100,
-        broker_commit_interval=1.0,
-        stream_wait_empty=True,
-    )
+    app = stage_app(settings, "enrich", stream_wait_empty=True)
     raw = app.topic(topics.traces_raw, key_type=bytes, value_type=bytes,
                     key_serializer="raw", value_serializer="raw")
 

@@ -36,8 +36,9 @@ from vigil.judge.sampling import Sampler
 from vigil.judge.stage import JudgeStage
 from vigil.kafka import topics as t
 from vigil.kafka.config import reader_config
+from vigil.kafka.faust_app import stage_app
 from vigil.kafka.poison import Poison, process_async
-from vigil.kafka.producer import dead_letter, faust_dir, send_lines
+from vigil.kafka.producer import dead_letter, send_lines
 from vigil.kafka.signing import check, internal_secret, verify
 from vigil.logs import get_logger
 from vigil.settings import Settings
@@ -110,17 +111,7 @@ def build_app(settings: Settings) -> faust.App:
     for project, usd in spend_today(settings, topics.judge_scores).items():
         stage.budget.spend(project, today, usd)
         log.info("judge spend so far today", project=project, usd=round(usd, 6))
-    app = faust.App(
-        settings.group("judge"),
-        broker=[f"kafka://{s.strip()}" for s in settings.kafka_bootstrap_servers.split(",")],
-        store="memory://", web_enabled=False,
-        datadir=str(faust_dir(settings, "judge")),  # not {name}-data in the cwd
-        topic_allow_declare=False,
-        topic_disable_leader=True, consumer_auto_offset_reset="earliest",
-        broker_session_timeout=settings.kafka_session_timeout_ms / 1000,
-        broker_heartbeat_interval=settings.kafka_heartbeat_interval_ms / 1000,
-        producer_acks=-1, broker_commit_every=100, broker_commit_interval=1.0,
-    )
+    app = stage_app(settings, "judge")
     raw_opts: dict[str, Any] = {"key_type": bytes, "value_type": bytes,
                                 "key_serializer": "raw", "value_serializer": "raw"}
     enriched = app.topic(topics.traces_enriched, **raw_opts)

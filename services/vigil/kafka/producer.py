@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import faust
@@ -12,17 +11,8 @@ from vigil.kafka import topics as t
 from vigil.kafka.signing import sign
 from vigil.logs import get_logger
 from vigil.metrics import DEAD_LETTERS
-from vigil.settings import Settings
 
 log = get_logger(__name__)
-
-
-def faust_dir(settings: Settings, stage: str) -> Path:
-    """A faust app's data folder under the data dir (faust's default is `{id}-data` in
-    the working directory, and it creates one level only)."""
-    path = settings.data_dir / "faust" / stage
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 async def send(app: faust.App, stage: str, topic: str, value: bytes,
