@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from bench.stack import RESULTS
-from vigil.analyze.service import Analyzer
+from vigil.analyze.worker import Analyzer
 from vigil.api.internal import sample_rows, series_rows
 from vigil.settings import Settings
 from vigil.store.client import Store, open_store

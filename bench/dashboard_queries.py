@@ -27,8 +27,8 @@ import httpx
 import uvicorn
 
 from bench.stack import RESULTS, free_port
+from vigil.access.keyring import KeyRing
 from vigil.api.app import create_app
-from vigil.auth import KeyRing
 from vigil.core.budgets import Budget
 from vigil.settings import Settings
 from vigil.store.client import Store, open_store

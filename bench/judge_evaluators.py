@@ -97,8 +97,9 @@ async def _llm_run(base_url: str, items: list[JudgeInput], concurrency: int
 def judge_server_process() -> Iterator[str]:
     """A FakeJudgeServer in its own process (in a thread here, it would share the GIL with
     the judge and measure thread switching); yields its base URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "tests.judge_server"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+    proc = subprocess.Popen([sys.executable, "-m", "tests.support.judge_server"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).parent.parent)
     try:
         assert proc.stdout is not None
         yield proc.stdout.readline().strip()

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.polling import wait_until
+from tests.support.polling import wait_until
 from vigil.kafka.broker import start_broker, wait_for_port
 
 _CHAOS_LINES: list[str] = []  # gathered from every test report: also a worker's under xdist
@@ -26,7 +26,7 @@ _CHAOS_LINES: list[str] = []  # gathered from every test report: also a worker's
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """A test's fault records travel with its report, so the process that prints the
     summary (the xdist controller, or the one process) sees them."""
-    from tests.chaos import RECORDED
+    from tests.support.chaos import RECORDED
 
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
@@ -40,7 +40,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """The reliability suite's one line per fault, also without `-s`."""
-    from tests.chaos import ARTIFACT
+    from tests.support.chaos import ARTIFACT
 
     if _CHAOS_LINES:
         terminalreporter.section("reliability suite (chaos)")

@@ -1,3 +1,3 @@
-from vigil.cli import app
+from vigil.launch.cli import app
 
 app()

@@ -20,7 +20,7 @@ from tests.deploy.manifests import (
     probes,
     selects,
 )
-from vigil.cli import SIGNING_SERVICES, app
+from vigil.launch.cli import SIGNING_SERVICES, app
 from vigil.notify.config import load_notify_config
 from vigil.settings import Settings
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from tests.conftest import KEY_A, Broker, Stack, wait_until
-from tests.factories import ts, valid_event
-from tests.webhook_receiver import WebhookReceiver
+from tests.support.factories import ts, valid_event
+from tests.support.webhook_receiver import WebhookReceiver
 from vigil_protos.v1 import events_pb2 as pb
 from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import grpc
 import pytest
 
-from tests.chaos import record_fault
 from tests.conftest import KEY_A, Broker, Stack, free_port, wait_until
-from tests.factories import valid_event
+from tests.support.chaos import record_fault
+from tests.support.factories import valid_event
 from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.api_seed import DRIFT_HTML, KEY_A, KEY_EMPTY, ApiServer, Seeded, seeded_api
+from tests.support.api_seed import DRIFT_HTML, KEY_A, KEY_EMPTY, ApiServer, Seeded, seeded_api
 from vigil.core.budgets import Budget
 from vigil.store.client import Store
 
@@ -83,7 +83,7 @@ def clean(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
-# What each page must show for the seeded project (see tests/api_seed.py):
+# What each page must show for the seeded project (see tests/support/api_seed.py):
 # 600 calls, 30 errors, 300 on m1 at $0.001 and 300 on m2 at $0.002, v1 scored ~0.9 and
 # v2 ~0.6 by "helpfulness", one firing alert, one open ticket, one drift report.
 EXPECTED = {

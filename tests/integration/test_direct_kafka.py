@@ -10,7 +10,7 @@ from google.protobuf import json_format
 from kafka import KafkaConsumer, KafkaProducer
 
 from tests.conftest import KEY_A, KEY_B, Broker, Stack, wait_until
-from tests.factories import valid_event
+from tests.support.factories import valid_event
 from vigil.kafka import topics as t
 
 pytestmark = pytest.mark.integration

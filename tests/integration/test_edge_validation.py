@@ -18,7 +18,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
 from tests.conftest import KEY_A, Broker, Stack
-from tests.factories import valid_event
+from tests.support.factories import valid_event
 from vigil_protos.v1 import events_pb2 as pb
 from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 

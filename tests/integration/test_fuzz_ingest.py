@@ -12,10 +12,10 @@ import grpc
 import pytest
 from hypothesis import given
 
-from tests.chaos import record_fault
 from tests.conftest import KEY_A, Broker, Stack
-from tests.factories import valid_event
-from tests.fuzz import FUZZ, apply, message
+from tests.support.chaos import record_fault
+from tests.support.factories import valid_event
+from tests.support.fuzz import FUZZ, apply, message
 from vigil_protos.v1 import events_pb2 as pb
 from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 

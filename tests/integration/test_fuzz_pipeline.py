@@ -15,8 +15,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import KEY_A, Broker, Stack, wait_until
-from tests.factories import valid_event
-from tests.fuzz import FUZZ, apply, message
+from tests.support.factories import valid_event
+from tests.support.fuzz import FUZZ, apply, message
 from vigil_protos.v1 import events_pb2 as pb
 from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 

@@ -14,11 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from kafka import KafkaProducer
 
-from tests.chaos import record_fault
 from tests.conftest import INTERNAL_TOKEN, PROJECT_A, Broker, Stack, wait_until
-from tests.dead_letters import dead_letters
-from tests.factories import valid_event
-from tests.fuzz import FUZZ_TOPICS
+from tests.support.chaos import record_fault
+from tests.support.dead_letters import dead_letters
+from tests.support.factories import valid_event
+from tests.support.fuzz import FUZZ_TOPICS
 from vigil.kafka import topics as t
 from vigil.kafka.signing import Header, sign
 from vigil.settings import Settings

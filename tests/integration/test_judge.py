@@ -13,9 +13,9 @@ from typing import Any
 import grpc
 import pytest
 
-from tests.chaos import chaos, record_fault
 from tests.conftest import KEY_A, Broker, Stack, wait_until
-from tests.factories import valid_event
+from tests.support.chaos import chaos, record_fault
+from tests.support.factories import valid_event
 from vigil_protos.v1 import events_pb2 as pb
 from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 
@@ -78,7 +78,7 @@ def test_builtin_evaluators_score_sampled_traces(builtin_stack: Stack) -> None:
 
 @pytest.fixture(scope="module")
 def judge_endpoint() -> Iterator[Any]:
-    from tests.judge_server import FakeJudgeServer
+    from tests.support.judge_server import FakeJudgeServer
 
     with FakeJudgeServer() as server:
         yield server

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.chaos import record_fault
 from tests.conftest import Broker, Stack, wait_until
-from tests.load import Load
+from tests.support.chaos import record_fault
+from tests.support.load import Load
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 EVALUATOR = "empty_answer"  # a built-in that judges every trace

@@ -17,8 +17,8 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from tests.conftest import INTERNAL_TOKEN, Broker, wait_until
+from tests.support.webhook_receiver import WebhookReceiver
 from tests.unit.notify.conftest import SECRET, make_alert
-from tests.webhook_receiver import WebhookReceiver
 from vigil.kafka import topics as t
 from vigil.kafka.signing import sign
 from vigil.notify.payloads import verify

@@ -18,10 +18,10 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from tests.chaos import record_fault
 from tests.conftest import INTERNAL_TOKEN, Broker, Stack, wait_until
+from tests.support.chaos import record_fault
+from tests.support.webhook_receiver import WebhookReceiver
 from tests.unit.notify.conftest import SECRET, make_alert
-from tests.webhook_receiver import WebhookReceiver
 from vigil.core.alerts import AlertEvent
 from vigil.kafka.signing import sign
 

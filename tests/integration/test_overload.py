@@ -15,9 +15,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.chaos import record_fault
 from tests.conftest import Broker, Stack, free_port, wait_until
-from tests.load import Load, rss_bytes
+from tests.support.chaos import record_fault
+from tests.support.load import Load, rss_bytes
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 MAX_PENDING = 4000

@@ -22,7 +22,7 @@ from tests.conftest import (
     Stack,
     wait_until,
 )
-from tests.factories import invalid_events, valid_event
+from tests.support.factories import invalid_events, valid_event
 from vigil_protos.v1 import events_pb2 as pb
 from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 

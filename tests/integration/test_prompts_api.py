@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api_seed import ApiServer
 from tests.conftest import free_port
-from vigil import keystore
-from vigil.auth import KeyRing
+from tests.support.api_seed import ApiServer
+from vigil.access import keyfile
+from vigil.access.keyring import KeyRing
 from vigil.settings import Settings
 from vigil.store.client import Store, open_store
 from vigil.store.migrate import migrate
@@ -36,7 +36,7 @@ def served(store_dir: Path, tmp_path_factory: pytest.TempPathFactory
     store = open_store(Settings(data_dir=store_dir, clickhouse_database=DB))
     migrate(store, 90)
     key_file = tmp_path_factory.mktemp("keys") / "keys.json"
-    named, _ = keystore.create(key_file, "alpha", "ci-bot", datetime.now(UTC), scope="write")
+    named, _ = keyfile.create(key_file, "alpha", "ci-bot", datetime.now(UTC), scope="write")
     keys = KeyRing.parse(f"{WRITE}=alpha,{READ}=alpha:read,{OTHER}=beta", key_file)
     server = ApiServer(store, free_port(), [], keys)
     server.start()

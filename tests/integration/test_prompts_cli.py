@@ -15,7 +15,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from tests.conftest import Service, free_port, wait_until
-from vigil.cli import app
+from vigil.launch.cli import app
 
 WRITE, READ = "cli-writer-key", "cli-reader-key"
 V1 = """\

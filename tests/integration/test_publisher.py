@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from tests.conftest import INTERNAL_TOKEN, Broker
-from tests.factories import valid_event
+from tests.support.factories import valid_event
 from vigil.ingest.publisher import KafkaUnavailable, TracePublisher
 from vigil.settings import Settings
 

@@ -16,10 +16,10 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from tests.api_seed import KEY_A, KEY_B, SECRET, ApiServer, Seeded, seeded_api
-from tests.chaos import chaos, record_fault
+from tests.support.api_seed import KEY_A, KEY_B, SECRET, ApiServer, Seeded, seeded_api
+from tests.support.chaos import chaos, record_fault
+from vigil.access.keyring import KeyRing
 from vigil.api.app import create_app
-from vigil.auth import KeyRing
 from vigil.core.budgets import Budget, period_bounds
 from vigil.store.client import Store
 

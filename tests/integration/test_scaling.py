@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import KEY_A, Broker, Service, Stack, wait_until
-from tests.factories import valid_event
+from tests.support.factories import valid_event
 from vigil.kafka.lag import group_members
 from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 

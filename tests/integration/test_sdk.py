@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.chaos import chaos, record_fault
 from tests.conftest import KEY_A, KEY_B, Broker, Stack, free_port, wait_until
+from tests.support.chaos import chaos, record_fault
 from vigil_sdk import VigilClient
 
 pytestmark = pytest.mark.integration

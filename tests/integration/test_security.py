@@ -31,8 +31,8 @@ from tests.conftest import (
     Stack,
     wait_until,
 )
-from tests.factories import valid_event
-from tests.tls import self_signed
+from tests.support.factories import valid_event
+from tests.support.tls import self_signed
 from vigil_protos.v1 import events_pb2 as pb
 from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 from vigil_sdk import VigilClient

@@ -13,8 +13,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from kafka import KafkaProducer
 
 from tests.conftest import INTERNAL_TOKEN, KEY_B, PROJECT_B, Broker, Stack, wait_until
-from tests.dead_letters import dead_letters
-from tests.factories import valid_event
+from tests.support.dead_letters import dead_letters
+from tests.support.factories import valid_event
 from vigil.core.prices import PriceBook
 from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.events.wire import encode_enriched_batch

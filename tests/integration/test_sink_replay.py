@@ -11,14 +11,14 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
 from tests.conftest import INTERNAL_TOKEN, Broker, wait_until
-from tests.factories import valid_event
+from tests.support.factories import valid_event
 from vigil.core.prices import PriceBook
 from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.events.wire import encode_enriched_batch
 from vigil.kafka import topics as t
 from vigil.kafka.signing import sign
 from vigil.settings import Settings
-from vigil.sink.writer import Batch, TraceSink
+from vigil.sink.worker import Batch, TraceSink
 from vigil.store.client import Store, open_store
 from vigil.store.migrate import migrate
 from vigil.store.writer import LocalStoreWriter

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.chaos import record_fault
 from tests.conftest import Broker, Stack, wait_until
-from tests.load import Load, rss_bytes
+from tests.support.chaos import record_fault
+from tests.support.load import Load, rss_bytes
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 OUTAGE_S = 30

@@ -14,9 +14,9 @@ import pytest
 import uvicorn
 
 from tests.conftest import INTERNAL_TOKEN, free_port, wait_until
-from tests.factories import valid_event
+from tests.support.factories import valid_event
+from vigil.access.keyring import KeyRing
 from vigil.api.app import create_app
-from vigil.auth import KeyRing
 from vigil.core.prices import PriceBook
 from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.events.wire import decode_enriched_batch, encode_enriched_batch

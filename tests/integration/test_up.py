@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.chaos import record_fault
 from tests.conftest import KEY_A, PROJECT_A, _port_open, free_port, wait_until
-from tests.load import Load
+from tests.support.chaos import record_fault
+from tests.support.load import Load
 from vigil.settings import DEMO_API_KEY
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]

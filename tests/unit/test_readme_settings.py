@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from vigil.cli import app
+from vigil.launch.cli import app
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -26,7 +26,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from vigil.core.alerts import AlertEvent
 from vigil.kafka.signing import verify
-from vigil.logs import get_logger
+from vigil.runtime.logs import get_logger
 
 log = get_logger(__name__)
 _ALERT = TypeAdapter(AlertEvent)

@@ -33,10 +33,10 @@ import httpx
 
 from vigil.analyze.alerting import Observation
 from vigil.analyze.model import SliceKey
-from vigil.analyze.service import AnalysisReader, Analyzer
+from vigil.analyze.worker import AnalysisReader, Analyzer
 from vigil.core.alerts import AlertEvent
 from vigil.core.budgets import Budget
-from vigil.logs import get_logger
+from vigil.runtime.logs import get_logger
 from vigil.settings import Settings
 
 log = get_logger(__name__)

@@ -12,7 +12,7 @@ import click
 import httpx
 
 from vigil.analyze.backtest import BacktestResult, cycle_times, event_row, run_backtest
-from vigil.analyze.service import StoreReader
+from vigil.analyze.worker import StoreReader
 from vigil.core.alerts import AlertEvent
 from vigil.settings import Settings
 

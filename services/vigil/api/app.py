@@ -16,6 +16,8 @@ from fastapi import FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from vigil.access.keyring import KeyRing
+from vigil.access.ratelimit import RateLimiter
 from vigil.api.budgets import budgets_router
 from vigil.api.deps import Project
 from vigil.api.explore import explore_router
@@ -26,10 +28,8 @@ from vigil.api.prompt_registry import PromptRegistry
 from vigil.api.prompts import prompts_router
 from vigil.api.store_writes import store_writes_router
 from vigil.api.tickets import tickets_router
-from vigil.auth import KeyRing
 from vigil.core.budgets import Budget
-from vigil.logs import get_logger
-from vigil.ratelimit import RateLimiter
+from vigil.runtime.logs import get_logger
 from vigil.store.client import Store
 from vigil.store.writer import LocalStoreWriter, StoreWriter
 

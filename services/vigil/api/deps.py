@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 
-from vigil.auth import Caller, KeyRing
-from vigil.ratelimit import RateLimiter
+from vigil.access.keyring import Caller, KeyRing
+from vigil.access.ratelimit import RateLimiter
 
 
 def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:

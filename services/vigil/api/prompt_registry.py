@@ -37,7 +37,7 @@ from vigil.core.prompts import (
     PromptContent,
     PromptVersion,
 )
-from vigil.logs import get_logger
+from vigil.runtime.logs import get_logger
 from vigil.store.client import Store
 from vigil.store.tables import PROMPT_LABEL_MOVES, PROMPT_VERSIONS, table_line
 from vigil.store.writer import StoreWriter

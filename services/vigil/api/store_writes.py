@@ -6,8 +6,9 @@ the batch's insert token. Each line is checked against the table's columns,
 then the owner's `LocalStoreWriter` skips the ids already stored and inserts
 the rest under the same lock the owner's own sink writes with, so two sinks
 sending the same rows at once store them once. Answers
-`{"written": n, "skipped": m}`; bad input is a 4xx with the reason, a store
-failure a 503 (the sender retries).
+`{"written": n, "skipped": m}`; bad input is a 4xx with the reason (422 when the
+store itself refuses the rows: the sender dead-letters them), any other store failure
+a 503 (the sender retries).
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from starlette.concurrency import run_in_threadpool
 
 from vigil.api.internal import service_auth
 from vigil.events.wire import PayloadError
-from vigil.logs import get_logger
-from vigil.metrics import STORE_OWNER_ROWS
+from vigil.runtime.logs import get_logger
+from vigil.runtime.metrics import STORE_OWNER_ROWS
 from vigil.store.tables import SPECS, Line, TableSpec, table_line
-from vigil.store.writer import StoreWriter
+from vigil.store.writer import RowsRefused, StoreWriter
 
 log = get_logger(__name__)
 MAX_TOKEN_CHARS = 200
@@ -47,6 +48,11 @@ def store_writes_router(writer: StoreWriter, token: str, max_body_bytes: int) ->
         lines = parse_lines(spec, await read_body(request, max_body_bytes))
         try:
             result = await run_in_threadpool(writer.write, spec, lines, x_vigil_insert_token)
+        except RowsRefused as exc:  # the rows themselves: the same rows fail again
+            log.warning("store refused the rows", table=table, rows=len(lines),
+                        error=str(exc)[:500])
+            raise HTTPException(422, f"the store refused the rows of {table}: "
+                                f"{str(exc)[:300]}") from exc
         except Exception as exc:  # the store failed: transient for the sender
             log.warning("store write failed", table=table, rows=len(lines),
                         error=str(exc)[:500])

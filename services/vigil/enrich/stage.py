@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from vigil.auth import KeyRing
+from vigil.access.keyring import KeyRing
 from vigil.core.pii import mask_pii
 from vigil.core.prices import PriceBook
 from vigil.enrich.tokens import token_counts

@@ -22,7 +22,7 @@ from typing import Any
 import faust
 import orjson
 
-from vigil.auth import KeyRing
+from vigil.access.keyring import KeyRing
 from vigil.core.prices import PriceBook, load_price_overrides
 from vigil.enrich.stage import (
     EnrichConfig,
@@ -37,8 +37,8 @@ from vigil.kafka.faust_app import stage_app
 from vigil.kafka.poison import Poison, process
 from vigil.kafka.producer import dead_letter, send_lines
 from vigil.kafka.signing import check, internal_secret
-from vigil.logs import get_logger
-from vigil.metrics import ENRICH_EVENTS, ENRICH_PII, ENRICH_UNPRICED
+from vigil.runtime.logs import get_logger
+from vigil.runtime.metrics import ENRICH_EVENTS, ENRICH_PII, ENRICH_UNPRICED
 from vigil.settings import Settings
 from vigil_protos.v1 import events_pb2 as pb
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import grpc
 
-from vigil.logs import get_logger
-from vigil.metrics import INGEST_EVENTS
+from vigil.runtime.logs import get_logger
+from vigil.runtime.metrics import INGEST_EVENTS
 
 log = get_logger(__name__)
 

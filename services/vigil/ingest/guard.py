@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import grpc
 
-from vigil.auth import Caller, KeyRing
+from vigil.access.keyring import Caller, KeyRing
+from vigil.access.ratelimit import RateLimiter, Refusal
 from vigil.ingest.admission import Overloaded
-from vigil.logs import get_logger
-from vigil.metrics import INGEST_EVENTS
-from vigil.ratelimit import RateLimiter, Refusal
+from vigil.runtime.logs import get_logger
+from vigil.runtime.metrics import INGEST_EVENTS
 
 log = get_logger(__name__)
 

@@ -36,14 +36,14 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from vigil.auth import KeyRing
+from vigil.access.keyring import KeyRing
+from vigil.access.ratelimit import RateLimiter
 from vigil.events.validate import Limits, validate_trace
 from vigil.ingest.guard import abort_overloaded, admit, authenticate, note_rate_limited
 from vigil.ingest.otlp import map_request
 from vigil.ingest.publisher import IngestOverloaded, KafkaUnavailable, TracePublisher
-from vigil.logs import get_logger
-from vigil.metrics import INGEST_EVENTS
-from vigil.ratelimit import RateLimiter
+from vigil.runtime.logs import get_logger
+from vigil.runtime.metrics import INGEST_EVENTS
 from vigil.settings import MAX_JSON_DEPTH
 
 log = get_logger(__name__)

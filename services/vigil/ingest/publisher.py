@@ -30,8 +30,8 @@ from vigil.ingest.admission import Admission, Overloaded
 from vigil.kafka.producer import json_line_records
 from vigil.kafka.signing import internal_secret, sign
 from vigil.kafka.topics import Topics, ensure_topics, partition_for
-from vigil.logs import get_logger
-from vigil.metrics import INGEST_PENDING_EVENTS
+from vigil.runtime.logs import get_logger
+from vigil.runtime.metrics import INGEST_PENDING_EVENTS
 from vigil.settings import Settings
 from vigil_protos.v1 import events_pb2 as pb
 

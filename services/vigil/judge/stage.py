@@ -24,8 +24,13 @@ from vigil.judge.evaluators import Evaluator, run_builtin
 from vigil.judge.llm import LlmJudge
 from vigil.judge.model import JudgeInput, Judgment
 from vigil.judge.sampling import Decision, Sampler, Slice
-from vigil.logs import get_logger
-from vigil.metrics import JUDGE_DECISIONS, JUDGE_JUDGMENTS, JUDGE_SKIPPED_BUDGET, JUDGE_SPEND
+from vigil.runtime.logs import get_logger
+from vigil.runtime.metrics import (
+    JUDGE_DECISIONS,
+    JUDGE_JUDGMENTS,
+    JUDGE_SKIPPED_BUDGET,
+    JUDGE_SPEND,
+)
 
 log = get_logger(__name__)
 _RECENT_TRACES = 20_000

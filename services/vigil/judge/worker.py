@@ -40,7 +40,7 @@ from vigil.kafka.faust_app import stage_app
 from vigil.kafka.poison import Poison, process_async
 from vigil.kafka.producer import dead_letter, send_lines
 from vigil.kafka.signing import check, internal_secret, verify
-from vigil.logs import get_logger
+from vigil.runtime.logs import get_logger
 from vigil.settings import Settings
 
 log = get_logger(__name__)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from vigil.kafka.policy import DeadLetter, ErrorPolicy, ErrorTypes, describe
-from vigil.logs import get_logger
-from vigil.metrics import POISON_RETRIES
+from vigil.runtime.logs import get_logger
+from vigil.runtime.metrics import POISON_RETRIES
 
 log = get_logger(__name__)
 T = TypeVar("T")

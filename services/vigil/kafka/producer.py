@@ -9,8 +9,8 @@ import faust
 
 from vigil.kafka import topics as t
 from vigil.kafka.signing import sign
-from vigil.logs import get_logger
-from vigil.metrics import DEAD_LETTERS
+from vigil.runtime.logs import get_logger
+from vigil.runtime.metrics import DEAD_LETTERS
 
 log = get_logger(__name__)
 

@@ -58,8 +58,8 @@ from vigil.kafka import topics as t
 from vigil.kafka.batch import Batch, BatchLimits, Entry
 from vigil.kafka.config import consumer_config, reader_config
 from vigil.kafka.policy import Abandoned, DeadLetter, ErrorPolicy, Retry, describe, retry
-from vigil.logs import get_logger
-from vigil.metrics import DEAD_LETTERS, POISON_RETRIES
+from vigil.runtime.logs import get_logger
+from vigil.runtime.metrics import DEAD_LETTERS, POISON_RETRIES
 from vigil.settings import Settings
 
 log = get_logger(__name__)

@@ -17,7 +17,7 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 from kafka.partitioner.default import murmur2
 
-from vigil.logs import get_logger
+from vigil.runtime.logs import get_logger
 from vigil.settings import Settings
 
 log = get_logger(__name__)

@@ -24,7 +24,6 @@ import httpx
 import orjson
 
 from vigil.core.alerts import AlertEvent
-from vigil.logs import get_logger
 from vigil.notify.config import NotifyConfig, Webhook, routes
 from vigil.notify.payloads import (
     H_DELIVERY_ID,
@@ -33,6 +32,7 @@ from vigil.notify.payloads import (
     signature_headers,
     slack_payload,
 )
+from vigil.runtime.logs import get_logger
 
 log = get_logger(__name__)
 Outcome = Literal["delivered", "retrying", "failed"]

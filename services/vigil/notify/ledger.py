@@ -22,7 +22,7 @@ import orjson
 from kafka import KafkaConsumer, TopicPartition
 
 from vigil.kafka.signing import verify
-from vigil.logs import get_logger
+from vigil.runtime.logs import get_logger
 
 log = get_logger(__name__)
 SKEW_MS = 60_000  # clocks of the broker and the notifier may differ this much

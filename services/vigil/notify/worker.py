@@ -33,11 +33,11 @@ from vigil.core.alerts import AlertEvent
 from vigil.kafka.poison import Poison, process
 from vigil.kafka.runner import Batch, BatchLimits, Runner
 from vigil.kafka.signing import internal_secret, sign, verify
-from vigil.logs import get_logger
 from vigil.notify.config import NotifyConfig, load_notify_config
 from vigil.notify.delivery import Deliverer
 from vigil.notify.ledger import delivered_since
 from vigil.notify.payloads import decode_alert
+from vigil.runtime.logs import get_logger
 from vigil.settings import Settings
 
 log = get_logger(__name__)

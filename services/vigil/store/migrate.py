@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from vigil.logs import get_logger
+from vigil.runtime.logs import get_logger
 from vigil.store.client import Store
 
 log = get_logger(__name__)

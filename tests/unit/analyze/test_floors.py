@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vigil.analyze.cycle import counts_of, observe
 from vigil.analyze.detect.anomaly import (
     MIN_FEEDBACK,
     MIN_JUDGMENTS,
@@ -20,6 +19,7 @@ from vigil.analyze.detect.anomaly import (
     detect_series,
 )
 from vigil.analyze.history import SeriesHistory
+from vigil.analyze.stage import counts_of, observe
 
 WINDOW = 15
 DAY = 1440

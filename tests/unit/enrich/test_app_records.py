@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from google.protobuf import json_format
 
-from tests.factories import valid_event
-from vigil.auth import KeyRing
+from tests.support.factories import valid_event
+from vigil.access.keyring import KeyRing
 from vigil.enrich.stage import JSON_EXPANSION, app_event_batch
 from vigil.events.validate import Limits
 from vigil.events.wire import PayloadError

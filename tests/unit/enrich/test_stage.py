@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from tests.factories import valid_event
+from tests.support.factories import valid_event
 from vigil.core.prices import PriceBook, PriceOverride
 from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.events.wire import PayloadError

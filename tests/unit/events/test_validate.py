@@ -8,7 +8,7 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from tests.factories import invalid_events, ts, valid_event
+from tests.support.factories import invalid_events, ts, valid_event
 from vigil.events.validate import (
     Limits,
     json_too_deep,

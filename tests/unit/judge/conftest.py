@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.judge_server import FakeJudgeServer
+from tests.support.judge_server import FakeJudgeServer
 
 
 @pytest.fixture

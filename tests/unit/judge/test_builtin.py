@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from tests.factories import valid_event
+from tests.support.factories import valid_event
 from vigil.core.prices import PriceBook
 from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.judge.evaluators import (

@@ -1,4 +1,4 @@
-"""LlmJudge against a real local OpenAI-compatible server (tests.judge_server)."""
+"""LlmJudge against a real local OpenAI-compatible server (tests.support.judge_server)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tests.judge_server import FakeJudgeServer
+from tests.support.judge_server import FakeJudgeServer
 from vigil.core.prices import PriceBook, PriceOverride
 from vigil.judge.llm import LlmJudge, LlmJudgeConfig
 from vigil.judge.llm.breaker import CircuitBreaker

@@ -7,8 +7,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.factories import valid_event
-from tests.judge_server import FakeJudgeServer
+from tests.support.factories import valid_event
+from tests.support.judge_server import FakeJudgeServer
 from vigil.core.prices import PriceBook, PriceOverride
 from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.judge.budget import JudgeBudget

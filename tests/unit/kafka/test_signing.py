@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from vigil.cli import SIGNING_SERVICES, app
 from vigil.events.wire import PayloadError
 from vigil.kafka.signing import (
     BAD_SIGNATURE,
@@ -22,8 +21,9 @@ from vigil.kafka.signing import (
     sign,
     verify,
 )
+from vigil.launch.cli import SIGNING_SERVICES, app
+from vigil.launch.up import TOKEN_FILE, internal_token_of
 from vigil.settings import Settings
-from vigil.up import TOKEN_FILE, internal_token_of
 
 SECRET = b"the-internal-secret"
 VALUE = b'{"project_id": "project-a", "event_id": "e1"}'

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.webhook_receiver import WebhookReceiver
+from tests.support.webhook_receiver import WebhookReceiver
 from vigil.core.alerts import AlertEvent
 
 SECRET = b"test-webhook-secret"

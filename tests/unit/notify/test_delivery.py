@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tests.chaos import chaos, record_fault
+from tests.support.chaos import chaos, record_fault
+from tests.support.webhook_receiver import WebhookReceiver
 from tests.unit.notify.conftest import SECRET, make_alert
-from tests.webhook_receiver import WebhookReceiver
 from vigil.notify.config import NotifyConfig, parse_notify_config
 from vigil.notify.delivery import Deliverer, DeliveryResult, retry_after_s
 from vigil.notify.payloads import verify

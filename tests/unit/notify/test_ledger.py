@@ -7,8 +7,8 @@ import asyncio
 
 import orjson
 
+from tests.support.webhook_receiver import WebhookReceiver
 from tests.unit.notify.conftest import SECRET, make_alert
-from tests.webhook_receiver import WebhookReceiver
 from vigil.notify.config import parse_notify_config
 from vigil.notify.delivery import Deliverer
 from vigil.notify.ledger import delivered_lines

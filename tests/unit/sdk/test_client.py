@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.polling import wait_until
+from tests.support.polling import wait_until
 from tests.unit.sdk.conftest import FakeCollector
 from vigil_sdk import VigilClient
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.factories import valid_event
+from tests.support.factories import valid_event
 from vigil_protos.v1 import events_pb2, ingest_pb2
 from vigil_sdk.spill import SpillDir
 

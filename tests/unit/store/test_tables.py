@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.factories import valid_event
+from tests.support.factories import valid_event
 from vigil.core.prices import PriceBook
 from vigil.enrich.stage import EnrichConfig, enrich_record
 from vigil.events.wire import PayloadError, decode_enriched_batch, encode_enriched_batch

@@ -8,7 +8,7 @@ import contextlib
 import time
 from collections.abc import Callable
 
-from vigil.logs import get_logger
+from vigil.runtime.logs import get_logger
 
 log = get_logger(__name__)
 

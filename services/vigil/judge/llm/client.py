@@ -20,7 +20,7 @@ from vigil.judge.llm.prompt import request_body
 from vigil.judge.llm.reply import Attempt, read_reply
 from vigil.judge.model import JudgeInput, Judgment
 from vigil.judge.rubric import Rubric
-from vigil.logs import get_logger
+from vigil.runtime.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from vigil.analyze.service import Analyzer
+from vigil.analyze.worker import Analyzer
 from vigil.settings import Settings
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -112,8 +112,8 @@ def test_a_drift_alert_holds_between_checks_and_resolves_after_a_clean_check() -
 
 def test_a_drift_report_evidently_cannot_build_is_skipped_not_fatal() -> None:
     from vigil.analyze.model import SliceKey
-    from vigil.analyze.service import _evidently_or_none
-    from vigil.metrics import ANALYZER_FAILURES
+    from vigil.analyze.worker import _evidently_or_none
+    from vigil.runtime.metrics import ANALYZER_FAILURES
 
     before = ANALYZER_FAILURES.labels("drift_report")._value.get()
     key = SliceKey("p", "app", "model", "v1", "prod")
@@ -136,8 +136,8 @@ class FailingOnceReader(RecordingReader):
 
 
 def test_a_failed_cycle_is_counted_and_skipped_and_the_next_one_runs() -> None:
-    from vigil.analyze.service import safe_cycle
-    from vigil.metrics import ANALYZER_FAILURES
+    from vigil.analyze.worker import safe_cycle
+    from vigil.runtime.metrics import ANALYZER_FAILURES
 
     before = ANALYZER_FAILURES.labels("cycle")._value.get()
     analyzer = Analyzer(Settings(), FailingOnceReader())  # type: ignore[arg-type]

@@ -20,9 +20,9 @@ import httpx
 import uvicorn
 
 from tests.conftest import free_port
+from vigil.access.keyring import KeyRing
 from vigil.api.app import create_app
 from vigil.api.prompt_registry import PromptRegistry
-from vigil.auth import KeyRing
 from vigil.core.budgets import Budget
 from vigil.core.prompts import parse_content
 from vigil.settings import Settings

@@ -27,17 +27,17 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
-from vigil.auth import KeyRing
+from vigil.access.keyring import KeyRing
+from vigil.access.ratelimit import RateLimiter
 from vigil.events.validate import Limits, Violation, validate_feedback, validate_trace
 from vigil.ingest.decoding import DecodeGuard
 from vigil.ingest.guard import abort_overloaded, admit, authenticate
 from vigil.ingest.otlp_receiver import OTLP_SERVICE_NAME, OtlpTraceServicer, http_app
 from vigil.ingest.publisher import IngestOverloaded, KafkaUnavailable, TracePublisher
-from vigil.logs import get_logger
-from vigil.metrics import INGEST_ACK_SECONDS, INGEST_EVENTS
-from vigil.ratelimit import RateLimiter
+from vigil.runtime.logs import get_logger
+from vigil.runtime.metrics import INGEST_ACK_SECONDS, INGEST_EVENTS
+from vigil.runtime.tls import grpc_server_credentials, server_ssl_context
 from vigil.settings import Settings
-from vigil.tls import grpc_server_credentials, server_ssl_context
 from vigil_protos.v1 import events_pb2 as pb
 from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 

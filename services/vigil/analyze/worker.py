@@ -23,12 +23,12 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from vigil.analyze.alert_log import read_alert_log
 from vigil.analyze.alerting import AlertBook, Observation
 from vigil.analyze.budgets import check_budget
-from vigil.analyze.cycle import observe
 from vigil.analyze.detect.drift import evidently_report
 from vigil.analyze.detect.rules import load_threshold_rules
 from vigil.analyze.drift_check import check_drift, columns, report_rows
 from vigil.analyze.history import SeriesHistory
 from vigil.analyze.model import SliceKey
+from vigil.analyze.stage import observe
 from vigil.analyze.tickets import TicketBook, issue_payload, ticket_row
 from vigil.core.alerts import AlertEvent
 from vigil.core.budgets import Budget, load_budgets, period_bounds
@@ -37,8 +37,8 @@ from vigil.kafka.config import consumer_config
 from vigil.kafka.producer import json_line_records
 from vigil.kafka.signing import internal_secret, sign
 from vigil.kafka.topics import Topics
-from vigil.logs import get_logger
-from vigil.metrics import ANALYZER_FAILURES
+from vigil.runtime.logs import get_logger
+from vigil.runtime.metrics import ANALYZER_FAILURES
 from vigil.settings import Settings
 
 log = get_logger(__name__)

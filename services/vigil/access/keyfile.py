@@ -6,7 +6,7 @@ One JSON document (`VIGIL_KEYS_FILE`, default `VIGIL_DATA_DIR/keys.json`):
       "project": "shop", "name": "checkout-prod", "scope": "read", "created_at": "...",
       "revoked_at": null}]}
 
-A key's scope is what it may do with the read API (vigil.auth): `read` (GET routes),
+A key's scope is what it may do with the read API (vigil.access.keyring): `read` (GET routes),
 `write` (also the POST routes that change state: prompts, labels, tickets) or `admin`
 (everything; today the same as write). Every scope may send events to ingest. An entry
 written before scopes existed has none and is `admin`: such keys could do everything

@@ -12,7 +12,7 @@ from pathlib import Path
 import grpc
 
 from tests.conftest import KEY_A
-from tests.factories import valid_event
+from tests.support.factories import valid_event
 from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
 
 AUTH_A = (("authorization", f"Bearer {KEY_A}"),)

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import orjson
 from aiohttp import web
 
-from tests.http_thread import ThreadedServer
+from tests.support.http_thread import ThreadedServer
 
 T = TypeVar("T")
 

@@ -9,13 +9,13 @@ import re
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 import yaml
 
 from vigil.core.prompt_history import render_diff
 from vigil.core.prompts import PromptError, parse_content
-from vigil.settings import DEMO_API_KEY, Settings
+from vigil.launch.api_client import call_api
+from vigil.settings import DEMO_API_KEY
 
 prompts_app = typer.Typer(
     help="The prompt registry: push versions, show, diff, move labels, roll back.",
@@ -136,32 +136,4 @@ def _read_prompt_file(path: Path) -> dict[str, Any]:
 
 
 def _call(method: str, path: str, key: str, **kwargs: Any) -> Any:
-    settings = Settings()
-    try:
-        response = httpx.request(method, f"{settings.api_url}{path}", timeout=30,
-                                 headers={"authorization": f"Bearer {key}"},
-                                 verify=settings.api_verify, **kwargs)
-    except httpx.HTTPError as exc:
-        typer.echo(f"cannot reach the read API at {settings.api_url} ({exc}); is Vigil "
-                   "running (`make up`)? Set VIGIL_API_URL to point elsewhere.", err=True)
-        raise typer.Exit(1) from exc
-    if response.status_code == 401:
-        typer.echo("the read API refused the key: set VIGIL_API_KEY (or --key) to a live key "
-                   "of the project", err=True)
-        raise typer.Exit(1)
-    if response.status_code >= 400:
-        try:
-            detail = response.json()["detail"]
-        except (ValueError, KeyError, TypeError):
-            detail = response.text[:500]
-        typer.echo(f"refused ({response.status_code}): {_plain(detail)}", err=True)
-        raise typer.Exit(1)
-    return response.json()
-
-
-def _plain(detail: Any) -> str:
-    """A FastAPI validation list as one line per problem."""
-    if isinstance(detail, list):
-        return "; ".join(f"{'.'.join(map(str, d.get('loc', [])))}: {d.get('msg')}"
-                         for d in detail if isinstance(d, dict))
-    return str(detail)
+    return call_api(method, path, key, **kwargs).json()

@@ -6,7 +6,7 @@ ingest -> demo. Every port is a setting, checked free before anything starts.
 Without VIGIL_INTERNAL_TOKEN the children get the secret kept in
 VIGIL_DATA_DIR/internal-token (made on first run), which signs the internal records.
 
-A child that exits is restarted with backoff (vigil.restarts) while the
+A child that exits is restarted with backoff (vigil.launch.restarts) while the
 broker and the other children keep running. After VIGIL_UP_MAX_CRASHES of one
 child inside VIGIL_UP_CRASH_WINDOW_S, `vigil up` gives up and stops as on
 Ctrl-C. If the embedded broker dies, what it held in memory is gone: `vigil up`
@@ -32,21 +32,21 @@ import httpx
 from kafka.errors import KafkaError
 from pydantic import SecretStr
 
-from vigil.auth import demo_key_enabled
+from vigil.access.keyring import demo_key_enabled
 from vigil.kafka.broker import start_broker, wait_for_port
 from vigil.kafka.lag import group_lag
 from vigil.kafka.topics import Topics, ensure_topics
-from vigil.logs import configure_logging
-from vigil.restarts import RestartPolicy
+from vigil.launch.restarts import RestartPolicy
+from vigil.launch.supervisor import Stack, Supervisor, exit_status, log, say
+from vigil.runtime.logs import configure_logging
 from vigil.settings import DEMO_API_KEY, Settings, redact_url
-from vigil.supervisor import Stack, Supervisor, exit_status, log, say
 
 EMBEDDED_TIMEOUTS = {"VIGIL_KAFKA_SESSION_TIMEOUT_MS": "2000",
                      "VIGIL_KAFKA_HEARTBEAT_INTERVAL_MS": "500"}
 DRAIN_TIMEOUT_S = 120
 BROKER = "broker"  # the reason `_watch` returns when the embedded broker died
 TOKEN_FILE = "internal-token"  # VIGIL_INTERNAL_TOKEN of `vigil up` when unset
-DASHBOARD = Path(__file__).resolve().parents[2] / "dashboards" / "Home.py"
+DASHBOARD = Path(__file__).resolve().parents[3] / "dashboards" / "Home.py"
 
 
 def run_all(settings: Settings, demo_rate: float) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vigil.restarts import GiveUp, History, Restart, RestartPolicy, on_crash
+from vigil.launch.restarts import GiveUp, History, Restart, RestartPolicy, on_crash
 
 POLICY = RestartPolicy(delay_s=1.0, max_delay_s=8.0, max_crashes=5, window_s=60.0)
 
@@ -69,6 +69,6 @@ def test_a_crash_loop_of_fast_restarts_gives_up_within_the_window() -> None:
     ("0.0.0.0:8501", False), ("10.1.2.3:8501", False), (":8501", False),
 ])
 def test_the_dashboard_gets_the_demo_key_only_on_loopback(listen: str, loopback: bool) -> None:
-    from vigil.up import _loopback
+    from vigil.launch.up import _loopback
 
     assert _loopback(listen) is loopback

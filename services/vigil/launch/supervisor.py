@@ -2,7 +2,7 @@
 
 `Stack` starts, restarts and stops `python -m ...` children, each with its own
 log file. `Supervisor` is the thin adapter around the restart policy
-(vigil.restarts): on every `tick(now)` it notices dead children, asks the
+(vigil.launch.restarts): on every `tick(now)` it notices dead children, asks the
 policy, restarts the ones whose delay has passed and reports the ones it gave
 up on. It says what it does on the terminal and in the structured log.
 """
@@ -15,10 +15,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from vigil.logs import get_logger
-from vigil.restarts import GiveUp, History, Restart, RestartPolicy, on_crash
+from vigil.launch.restarts import GiveUp, History, Restart, RestartPolicy, on_crash
+from vigil.runtime.logs import get_logger
 
-log = get_logger("vigil.up")
+log = get_logger("vigil.launch.up")
 
 
 def say(message: str) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from vigil.restarts import RestartPolicy
-from vigil.supervisor import Stack, Supervisor, exit_status
+from vigil.launch.restarts import RestartPolicy
+from vigil.launch.supervisor import Stack, Supervisor, exit_status
 
 
 class FakeChild:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from vigil.auth import KeyRing
+from vigil.access.keyring import KeyRing
 from vigil.settings import Settings, redact_url
 
 
@@ -84,7 +84,7 @@ def test_the_demo_key_is_recognised_only_when_it_is_an_accepted_key(spec: str,
                                                                      enabled: bool) -> None:
     from pydantic import SecretStr
 
-    from vigil.auth import demo_key_enabled
+    from vigil.access.keyring import demo_key_enabled
 
     assert demo_key_enabled(Settings(api_keys=SecretStr(spec))) is enabled
 

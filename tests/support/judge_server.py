@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 import orjson
 from aiohttp import web
 
-from tests.http_thread import ThreadedServer
+from tests.support.http_thread import ThreadedServer
 
 T = TypeVar("T")
 _MARKER = re.compile(r"\[judge:([a-z0-9-]+)(?::([0-9.]+))?\]")
@@ -161,7 +161,8 @@ def _completion(body: dict[str, Any], content: str) -> web.Response:
 
 
 def main() -> None:
-    """`python -m tests.judge_server`: serve until stdin closes; prints the base URL first."""
+    """`python -m tests.support.judge_server`: serve until stdin closes; print the base URL
+    first."""
     import sys
 
     with FakeJudgeServer() as server:

@@ -6,19 +6,19 @@ import asyncio
 import dataclasses
 import signal
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 
-from vigil.logs import configure_logging, get_logger
-from vigil.prompts_cli import prompts_app
+from vigil.launch.api_client import call_api
+from vigil.launch.keys_cli import keys_app
+from vigil.launch.prompts_cli import prompts_app
+from vigil.launch.tickets_cli import tickets_app
+from vigil.runtime.logs import configure_logging, get_logger
 from vigil.settings import DEMO_API_KEY, Settings, redact_url
 
 if TYPE_CHECKING:
-    import uvicorn
 
     from vigil.store.writer import StoreWriter
 
@@ -40,11 +40,11 @@ def _setup(service: str) -> Settings:
     configure_logging(settings.log_level, settings.log_format, service)
     if service in SIGNING_SERVICES:
         _require_internal_secret(settings)
-    from vigil.metrics import serve_metrics
+    from vigil.runtime.metrics import serve_metrics
 
     serve_metrics(settings.metrics_port, settings.metrics_host)
     if service in ("ingest", "sink", "api"):  # the processes that take API keys
-        from vigil.auth import warn_if_demo_key
+        from vigil.access.keyring import warn_if_demo_key
 
         warn_if_demo_key(settings)
     return settings
@@ -76,7 +76,7 @@ def up(
     Ctrl-C stops the demo and ingest first, waits until every accepted event is
     stored, then stops the rest.
     """
-    from vigil.up import run_all
+    from vigil.launch.up import run_all
 
     raise typer.Exit(run_all(Settings(), demo_rate))
 
@@ -84,7 +84,7 @@ def up(
 @app.command()
 def ingest() -> None:
     """Run the gRPC ingest service (VIGIL_INGEST_LISTEN)."""
-    from vigil.ingest.server import serve
+    from vigil.ingest.worker import serve
 
     settings = _setup("ingest")
 
@@ -133,7 +133,7 @@ def analyze(ctx: typer.Context) -> None:
     retraining tickets (one instance acts when several run)."""
     if ctx.invoked_subcommand is not None:
         return
-    from vigil.analyze.service import run
+    from vigil.analyze.worker import run
     from vigil.kafka.topics import ensure_topics
 
     settings = _setup("analyze")
@@ -182,142 +182,9 @@ def notify() -> None:
     run(settings, settings.notify_config_file, _stop_on_signals())
 
 
-tickets_app = typer.Typer(help="Retraining tickets: list, show, export, acknowledge, resolve.",
-                          no_args_is_help=True)
 app.add_typer(tickets_app, name="tickets")
-
-
-def _api(method: str, path: str, key: str, **params: str) -> httpx.Response:
-    settings = Settings()
-    try:
-        response = httpx.request(method, f"{settings.api_url}{path}", params=params or None,
-                                 headers={"authorization": f"Bearer {key}"}, timeout=30,
-                                 verify=settings.api_verify)
-    except httpx.HTTPError as exc:
-        typer.echo(f"cannot reach the read API at {settings.api_url} ({exc}); is Vigil "
-                   "running? Set VIGIL_API_URL to point elsewhere.", err=True)
-        raise typer.Exit(1) from exc
-    if response.status_code >= 400:
-        typer.echo(f"read API answered {response.status_code}: {response.text}", err=True)
-        raise typer.Exit(1)
-    return response
-
-
-@tickets_app.command("list")
-def tickets_list(key: KeyOption = DEMO_API_KEY,
-                 status: Annotated[str | None, typer.Option(
-                     help="open, acknowledged or resolved")] = None) -> None:
-    """The project's tickets, newest first."""
-    params = {"status": status} if status else {}
-    rows = _api("GET", "/v1/tickets", key, **params).json()["tickets"]
-    if not rows:
-        typer.echo("no tickets")
-    for t in rows:
-        typer.echo(f"{t['ticket_id']}  {t['status']:<12} {t['signal']:<18} "
-                   f"{t['dataset_size']:>5} traces  {t['title']}")
-
-
-@tickets_app.command("show")
-def tickets_show(ticket_id: str, key: KeyOption = DEMO_API_KEY) -> None:
-    """A ticket with its description, metrics and worst examples."""
-    t = _api("GET", f"/v1/tickets/{ticket_id}", key).json()
-    typer.echo(f"{t['title']}\nstatus {t['status']}, opened {t['opened_at']}, "
-               f"reopened {t['reopened']}x\n\n{t['description']}")
-    typer.echo(f"before {t['before']}  after {t['after']}")
-    for ex in t["examples"]:
-        typer.echo(f"- {ex['trace_id']} score={ex['score']} {ex['feedback']}: "
-                   f"{ex['completion'][:100]!r}")
-
-
-@tickets_app.command("export")
-def tickets_export(ticket_id: str, key: KeyOption = DEMO_API_KEY,
-                   format: Annotated[str, typer.Option(help="jsonl (chat fine-tuning) or csv")]
-                   = "jsonl",
-                   output: Annotated[str | None, typer.Option(
-                       "--output", "-o", help="File to write (default: stdout)")] = None
-                   ) -> None:
-    """The ticket's candidate dataset, PII masked."""
-    body = _api("GET", f"/v1/tickets/{ticket_id}/dataset", key, format=format).text
-    if output:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(body)
-        typer.echo(f"wrote {output}")
-    else:
-        typer.echo(body, nl=False)
-
-
-@tickets_app.command("ack")
-def tickets_ack(ticket_id: str, key: KeyOption = DEMO_API_KEY) -> None:
-    """Acknowledge a ticket."""
-    typer.echo(_api("POST", f"/v1/tickets/{ticket_id}/acknowledge", key).json()["status"])
-
-
-@tickets_app.command("resolve")
-def tickets_resolve(ticket_id: str, key: KeyOption = DEMO_API_KEY) -> None:
-    """Resolve a ticket (it reopens if the problem recurs)."""
-    typer.echo(_api("POST", f"/v1/tickets/{ticket_id}/resolve", key).json()["status"])
-
-
 app.add_typer(prompts_app, name="prompts")
-
-keys_app = typer.Typer(help="API keys in the key file (VIGIL_KEYS_FILE): create, list, "
-                       "revoke. Running services pick up changes within seconds.",
-                       no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-
-
-@keys_app.command("create", help=(
-    "Create a key; it is printed once (only its hash is stored). A new key has scope read "
-    "unless --scope says otherwise; every scope may send events. Keys created before scopes "
-    "existed, and the keys of VIGIL_API_KEYS (unless an entry says key=project:scope), have "
-    "scope admin: they keep doing all they did."))
-def keys_create(project: Annotated[str, typer.Option(help="Project the key writes to and "
-                                                     "reads from.")],
-                name: Annotated[str, typer.Option(help="What the key is for (shown as who "
-                                                  "pushed a prompt or moved a label).")] = "",
-                scope: Annotated[str, typer.Option(help=(
-                    "read: send events and read the API (an app's key); write: also change "
-                    "state (push prompts, move labels, acknowledge tickets); admin: all of "
-                    "that (reserved for more)."))] = "read") -> None:
-    from vigil import keystore
-
-    settings = Settings()
-    try:
-        key, stored = keystore.create(settings.key_file_path, project, name, datetime.now(UTC),
-                                      scope)
-    except ValueError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from exc
-    typer.echo(f"key id:  {stored.key_id}\nproject: {stored.project}\nscope:   {stored.scope}\n"
-               f"api key: {key}")
-    typer.echo("store the key now: it is not shown again", err=True)
-
-
-@keys_app.command("list")
-def keys_list() -> None:
-    """Every key's id, project, name, creation and revocation (never the keys)."""
-    from vigil import keystore
-
-    keys = keystore.load(Settings().key_file_path)
-    if not keys:
-        typer.echo("no keys in the key file")
-    for k in keys:
-        state = f"revoked {k.revoked_at}" if k.revoked_at else "active"
-        typer.echo(f"{k.key_id}  {k.project:<20} {k.name:<24} {k.scope:<6} "
-                   f"created {k.created_at}  {state}")
-
-
-@keys_app.command("revoke")
-def keys_revoke(key_id: str) -> None:
-    """Revoke a key by its id; services refuse it within seconds."""
-    from vigil import keystore
-
-    try:
-        stored = keystore.revoke(Settings().key_file_path, key_id, datetime.now(UTC))
-    except KeyError as exc:
-        typer.echo(f"no key {key_id!r} in the key file", err=True)
-        raise typer.Exit(1) from exc
-    typer.echo(f"{stored.key_id} revoked at {stored.revoked_at}")
 
 
 @app.command()
@@ -332,7 +199,7 @@ def sink(
     With VIGIL_STORE_WRITER_URL set it opens no store: it writes through the read API
     of the sink that owns the store (one more worker sharing the partitions)."""
     from vigil.kafka.topics import ensure_topics
-    from vigil.sink.writer import TraceSink
+    from vigil.sink.worker import TraceSink
 
     settings = _setup("sink")
     if settings.store_writer_url:
@@ -372,58 +239,23 @@ def _store_owner(settings: Settings, api: bool | None) -> StoreWriter:
     migrate(store, settings.retention_days)
     writer = LocalStoreWriter(store)
     if api if api is not None else store.embedded:
-        _serve_api_in_thread(settings, store, writer)
+        from vigil.api.worker import serve_api_in_thread
+
+        serve_api_in_thread(settings, store, writer)
     return writer
-
-
-def _api_server(settings: Settings, store: object, writer: object = None) -> uvicorn.Server:
-    """The read API as a uvicorn server: keys (env + key file), per-key request limit, TLS
-    when a certificate is configured; with the store owner's writer, the internal write
-    endpoint too."""
-    import uvicorn
-
-    from vigil.api.app import create_app
-    from vigil.auth import KeyRing
-    from vigil.ratelimit import RateLimiter
-
-    limiter = RateLimiter(settings.rate_limit_api_requests_per_s,
-                          settings.rate_limit_api_burst, "requests")
-    app = create_app(store, KeyRing.from_settings(settings),  # type: ignore[arg-type]
-                     settings.internal_token.get_secret_value(), _budgets(settings),
-                     limiter=limiter, store_writer=writer,  # type: ignore[arg-type]
-                     store_write_max_bytes=settings.store_write_max_bytes)
-    host, _, port = settings.api_listen.rpartition(":")
-    tls = {"ssl_certfile": str(settings.tls_cert_file),
-           "ssl_keyfile": str(settings.tls_key_file)} if settings.tls else {}
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=int(port), log_level="warning",
-                                           **tls))  # type: ignore[arg-type]
-    scheme = "https" if settings.tls else "http"
-    get_logger(__name__).info("read API listening", url=f"{scheme}://{settings.api_listen}")
-    return server
-
-
-def _serve_api_in_thread(settings: Settings, store: object, writer: object = None) -> None:
-    server = _api_server(settings, store, writer)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    threading.Thread(target=server.run, name="read-api", daemon=True).start()
-
-
-def _budgets(settings: Settings) -> list[Any]:
-    from vigil.core.budgets import load_budgets
-
-    return load_budgets(settings.budgets_file) if settings.budgets_file else []
 
 
 @app.command()
 def api() -> None:
     """Run the read API alone (production: against a ClickHouse server)."""
+    from vigil.api.worker import api_server
     from vigil.store.client import open_store
     from vigil.store.migrate import migrate
 
     settings = _setup("api")
     store = open_store(settings)
     migrate(store, settings.retention_days)
-    _api_server(settings, store).run()
+    api_server(settings, store).run()
 
 
 @app.command()
@@ -453,7 +285,7 @@ def demo(
 @app.command()
 def stats(key: KeyOption = DEMO_API_KEY) -> None:
     """Print what is stored: trace and feedback counts, cost by model (via the read API)."""
-    response = _api("GET", "/v1/stats", key)
+    response = call_api("GET", "/v1/stats", key)
     s = response.json()
     typer.echo(f"project {s['project_id']}: {s['traces']} traces "
                f"({s['distinct_event_ids']} distinct), {s['errors']} errors, "

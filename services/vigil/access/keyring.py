@@ -3,12 +3,12 @@ key, never the payload.
 
 One KeyRing serves every entry point (gRPC ingest, OTLP/gRPC and /HTTP, the read
 API, enrich's direct-Kafka path). It merges the keys of `VIGIL_API_KEYS` with
-the key file of `vigil keys` (see vigil.keystore) and re-reads that file when it
+the key file of `vigil keys` (see vigil.access.keyfile) and re-reads that file when it
 changes (one stat per `poll_s` at most), so a created or revoked key takes
 effect in running services within seconds. Keys are held as SHA-256 digests
 only, so a key never sits in memory in clear after start-up and is never logged.
 
-Each caller has a scope (vigil.keystore.SCOPES): `read`, `write` or `admin`, each
+Each caller has a scope (vigil.keyfile.SCOPES): `read`, `write` or `admin`, each
 including the ones before it. The read API's POST routes need `write`
 (vigil.api.deps); ingest takes every scope. Keys of `VIGIL_API_KEYS` are `admin` unless
 the entry names a scope (`key=project:read`), like key-file entries written before
@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vigil import keystore
-from vigil.keystore import LEGACY_SCOPE, SCOPES, digest
-from vigil.logs import get_logger
+from vigil.access import keyfile
+from vigil.access.keyfile import LEGACY_SCOPE, SCOPES, digest
+from vigil.runtime.logs import get_logger
 from vigil.settings import DEMO_API_KEY, Settings
 
 log = get_logger(__name__)
@@ -133,8 +133,8 @@ class KeyRing:
             if signature == self._signature:
                 return
             try:
-                stored = keystore.load(self._key_file) if signature else []
-            except keystore.KeyFileError as exc:
+                stored = keyfile.load(self._key_file) if signature else []
+            except keyfile.KeyFileError as exc:
                 log.error("key file unreadable; keeping the keys read before", error=str(exc))
                 return
             self._file_callers = {

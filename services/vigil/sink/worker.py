@@ -38,8 +38,8 @@ from vigil.events.wire import decode_enriched_batch, decode_feedback
 from vigil.kafka import topics as t
 from vigil.kafka.runner import Batch, BatchLimits, Runner
 from vigil.kafka.signing import check, internal_secret
-from vigil.logs import get_logger
-from vigil.metrics import SINK_DUPLICATES, SINK_INSERT_SECONDS, SINK_RETRIES, SINK_ROWS
+from vigil.runtime.logs import get_logger
+from vigil.runtime.metrics import SINK_DUPLICATES, SINK_INSERT_SECONDS, SINK_RETRIES, SINK_ROWS
 from vigil.settings import Settings
 from vigil.store.tables import (
     ALERTS,

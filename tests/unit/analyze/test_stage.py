@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from vigil.analyze.alerting import AlertBook
-from vigil.analyze.cycle import observe
 from vigil.analyze.history import SeriesHistory
+from vigil.analyze.stage import observe
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 

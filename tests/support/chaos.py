@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-ARTIFACT = Path(__file__).resolve().parent.parent / "test-artifacts" / "chaos.json"
+ARTIFACT = Path(__file__).resolve().parents[2] / "test-artifacts" / "chaos.json"
 RECORDED: list[FaultRecord] = []
 chaos = pytest.mark.chaos
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vigil.ratelimit import RateLimiter
+from vigil.access.ratelimit import RateLimiter
 
 
 class Clock:

@@ -1,0 +1,1 @@
+"""What every process runs on: structured logs, Prometheus metrics, TLS credentials."""
