@@ -2,7 +2,13 @@
 ``grpc.aio.insecure_channel(target)``: a batch every 100-200 ms, alternating EmitBatch and
 EmitStream, every tenth batch as single Emit calls, then SubmitFeedback for that batch's
 feedback (how each call is sent and retried is ``vigil.demo.sender``'s). It stops when
-``duration_s`` has passed or ``stop`` is set."""
+``duration_s`` has passed or ``stop`` is set.
+
+Before the live loop it can back-fill history (``backfill_minutes``): the same world and
+rate, with past timestamps, sent as fast as ingest takes it, up to the present, so the
+analyzer has baselines at once; then it writes ``ready_file`` (a back-fill is skipped when
+that file exists: a restarted demo does not send it again). Incidents follow a
+``DemoSchedule`` starting at ``schedule_start`` (``vigil.demo.schedule``)."""
 
 from __future__ import annotations
 
@@ -10,11 +16,14 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import grpc
 
+from vigil.demo.schedule import DemoSchedule
 from vigil.demo.sender import DemoLogger, DemoStats, Halt, Sender
 from vigil.demo.world import DemoWorld
 from vigil_protos.v1 import ingest_pb2_grpc
@@ -23,6 +32,9 @@ _LOG = logging.getLogger("vigil.demo")
 _TICK_MIN_S, _TICK_MAX_S = 0.1, 0.2
 _MAX_CATCH_UP_S = 1.0
 _REPORT_EVERY_S = 10.0
+_BACKFILL_CHUNK = timedelta(seconds=10)
+_BACKFILL_BATCH = 500
+_CAUGHT_UP = timedelta(seconds=2)
 
 
 @dataclass(slots=True)
@@ -46,14 +58,48 @@ def _mode(tick: int) -> str:
     return "batch" if tick % 2 == 0 else "stream"
 
 
-async def _send_tick(world: DemoWorld, sender: Sender, n: int, tick: int) -> None:
-    now = datetime.now(UTC)
+async def _send_tick(
+    world: DemoWorld, sender: Sender, n: int, tick: int, now: datetime | None = None
+) -> None:
+    now = now or datetime.now(UTC)
     events = world.next_events(n, now)
     await sender.send_events(events, _mode(tick))
     for feedback in world.feedback_for(events, now):
         if sender.halt.is_set():
             return
         await sender.send_feedback(feedback)
+
+
+def backfill_chunks(
+    since: datetime, until: datetime, rate: float
+) -> Iterator[tuple[datetime, int]]:
+    """(end, events) of each back-fill chunk from ``since`` to ``until``: ``rate`` events
+    per second, in chunks of 10 s (the last one may be shorter)."""
+    end, carry = since, 0.0
+    while end < until:
+        step = min(_BACKFILL_CHUNK, until - end)
+        end += step
+        carry += rate * step.total_seconds()
+        n = int(carry)
+        carry -= n
+        yield end, n
+
+
+async def _backfill(world: DemoWorld, sender: Sender, rate: float, since: datetime) -> None:
+    """Send history from ``since`` until caught up with the wall clock (it moves on while
+    the back-fill runs)."""
+    cursor = since
+    while not sender.halt.is_set():
+        now = datetime.now(UTC)
+        if now - cursor <= _CAUGHT_UP:
+            return
+        for end, n in backfill_chunks(cursor, now, rate):
+            if sender.halt.is_set():
+                return
+            for i in range(0, n, _BACKFILL_BATCH):
+                await _send_tick(world, sender, min(_BACKFILL_BATCH, n - i), 0, end)
+        cursor = now
+        sender.log.info(f"demo: back-filled until {cursor:%H:%M:%S}: {sender.stats}")
 
 
 async def _pump(world: DemoWorld, sender: Sender, rate: float) -> None:
@@ -78,8 +124,12 @@ async def run_demo(
     stop: asyncio.Event | None = None,
     seed: int = 7,
     log: DemoLogger | None = None,
+    schedule_start: datetime | None = None,
+    backfill_minutes: float = 0.0,
+    ready_file: Path | None = None,
 ) -> DemoStats:
-    """Send demo traffic to the IngestService at ``target`` until duration or ``stop``."""
+    """Send demo traffic to the IngestService at ``target`` until duration or ``stop``:
+    first the back-fill (see the module docstring), then live."""
     if rate <= 0:
         raise ValueError("rate must be positive")
     logger = log or _LOG
@@ -90,7 +140,15 @@ async def run_demo(
         stub = ingest_pb2_grpc.IngestServiceStub(channel)
         metadata = (("authorization", f"Bearer {api_key}"),)
         sender = Sender(stub, metadata, stats, halt, logger, random.Random(seed + 1))
+        schedule = DemoSchedule(schedule_start or datetime.now(UTC))
+        world = DemoWorld(seed, schedule)
+        if backfill_minutes > 0 and not (ready_file is not None and ready_file.exists()):
+            since = schedule.start - timedelta(minutes=backfill_minutes)
+            logger.info(f"demo: back-filling from {since:%H:%M} UTC at {rate:g} events/s")
+            await _backfill(world, sender, rate, since)
+        if ready_file is not None and not halt.is_set():
+            ready_file.write_text(datetime.now(UTC).isoformat(), encoding="utf-8")
         logger.info(f"demo: sending about {rate:g} events/s to {target}")
-        await _pump(DemoWorld(seed), sender, rate)
+        await _pump(world, sender, rate)
     logger.info(f"demo: finished: {stats}")
     return stats

@@ -7,7 +7,9 @@ events. No clock, no I/O, no global random state.
 trace and span ids set, ``start_time <= end_time``, ``end_time`` within the minute
 before ``now`` and increasing in list order. A conversation's later turns carry its
 earlier messages in the prompt. ``feedback_for(events, now)`` returns feedback for about
-5% of the events. ``now`` should be timezone-aware (UTC); a naive ``now`` is read as UTC."""
+5% of the events. With a ``DemoSchedule``, each event is made under the incidents on at its
+end time (``vigil.demo.schedule``); without one, the world has no incidents. ``now``
+should be timezone-aware (UTC); a naive ``now`` is read as UTC."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from datetime import datetime, timedelta
 from vigil.demo.content import hex_id, pick
 from vigil.demo.conversation import Session, User, advance, new_session, take_turn
 from vigil.demo.feedback import feedback_on
+from vigil.demo.schedule import DemoSchedule, Effects
 from vigil_protos.v1 import events_pb2
 
 _USER_COUNT = 200
@@ -37,8 +40,11 @@ def _end_times(rng: random.Random, n: int, now: datetime) -> list[datetime]:
 class DemoWorld:
     """Seeded apps, users and open conversations; produces trace and feedback protos."""
 
-    def __init__(self, seed: int | random.Random = 7) -> None:
+    def __init__(
+        self, seed: int | random.Random = 7, schedule: DemoSchedule | None = None
+    ) -> None:
         self._rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+        self._schedule = schedule
         self._users = [
             User(f"user_{hex_id(self._rng, 8)}", pick(self._rng, _REGIONS))
             for _ in range(_USER_COUNT)
@@ -60,7 +66,10 @@ class DemoWorld:
         while len(self._open) < _OPEN_SESSIONS:
             self._open.append(new_session(self._rng, self._users))
         session = self._rng.choice(self._open)
-        event = take_turn(self._rng, session, end)
+        effects = Effects()
+        if self._schedule is not None:
+            effects = self._schedule.effects(end, session.app.name, session.model.name)
+        event = take_turn(self._rng, session, end, effects)
         if not advance(session, event):
             self._open.remove(session)
         return event
