@@ -246,7 +246,7 @@ def _start_demo(settings: Settings, stack: Stack, demo_rate: float,
     topics = Topics.from_settings(settings)
     while time.monotonic() < deadline and not stop.is_set():
         try:
-            if _pending(settings, topics, ["enrich", "judge", "sink"]) <= 20:
+            if _pending(settings, topics, ["enrich", "judge", "sink"]) <= 50:
                 break
         except KafkaError:
             pass

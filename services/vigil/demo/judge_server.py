@@ -21,6 +21,7 @@ _MAX_BODY = 4 * 1024 * 1024
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "vigil-demo-judge"
+    protocol_version = "HTTP/1.1"  # keep-alive: the judge's client reuses its connections
 
     def log_message(self, format: str, *args: Any) -> None:
         return  # one line per judgment is noise; errors are logged below
@@ -62,9 +63,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(HTTPStatus.OK, reply)
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the judge opens up to its concurrency at once; 5 refuses some
+
+
 def make_server(host: str, port: int) -> ThreadingHTTPServer:
     """The demo judge bound to host:port (port 0: a free one, see ``server_address``)."""
-    server = ThreadingHTTPServer((host, port), _Handler)
+    server = _Server((host, port), _Handler)
     server.daemon_threads = True
     return server
 

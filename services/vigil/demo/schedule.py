@@ -6,9 +6,9 @@ everything before it, the back-filled history, is clean):
 
 - ``input_drift`` on ``doc-summarizer`` (all its models), minutes 0-30: users paste long
   legal contracts instead of business reports (longer inputs, a new vocabulary);
-- ``quality`` on ``support-bot`` / ``acme-support-ft-v3``, minutes 2-14: a bad fine-tune
+- ``quality`` on ``support-bot`` / ``acme-support-ft-v3``, minutes 2-11: a bad fine-tune
   refuses, answers in Spanish or evades most questions (the judge scores drop);
-- ``cost`` on ``code-assistant`` / ``gpt-4o``, minutes 3-10: the app pastes the whole
+- ``cost`` on ``code-assistant`` / ``gpt-4o``, minutes 3-8: the app pastes the whole
   repository as context (input tokens, hence cost, several times normal).
 
 No I/O and no clock of its own: ``at(when)`` is all a test needs to drive it.
@@ -57,8 +57,8 @@ class Effects:
 DEFAULT_INCIDENTS: tuple[Incident, ...] = (
     Incident("input_drift", "doc-summarizer", None, timedelta(minutes=0), timedelta(minutes=30)),
     Incident("quality", "support-bot", "acme-support-ft-v3",
-             timedelta(minutes=2), timedelta(minutes=14)),
-    Incident("cost", "code-assistant", "gpt-4o", timedelta(minutes=3), timedelta(minutes=10)),
+             timedelta(minutes=2), timedelta(minutes=11)),
+    Incident("cost", "code-assistant", "gpt-4o", timedelta(minutes=3), timedelta(minutes=8)),
 )
 DEFAULT_PERIOD = timedelta(hours=1)
 

@@ -28,8 +28,9 @@ def minute(m: float) -> datetime:
     (0.5, {"input_drift"}),
     (2.5, {"input_drift", "quality"}),
     (5, {"input_drift", "quality", "cost"}),
-    (10.5, {"input_drift", "quality"}),
-    (14, {"input_drift"}),
+    (7.5, {"input_drift", "quality", "cost"}),
+    (8, {"input_drift", "quality"}),
+    (11, {"input_drift"}),
     (45, set()),
     (65, {"input_drift", "quality", "cost"}),  # every hour again
 ])
