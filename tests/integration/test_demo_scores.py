@@ -49,7 +49,7 @@ def test_a_short_demo_run_gives_varying_scores_lowest_in_the_incident(
     start = datetime.now(UTC) - timedelta(minutes=5)
     stats = asyncio.run(run_demo(demo_stack.target, KEY_A, rate=40, duration_s=30,
                                  schedule_start=start))
-    assert stats.accepted == stats.sent > 600
+    assert stats.accepted > 600 and stats.rejected == 0  # the last batch may be cut short
 
     def judged_enough() -> dict[str, dict[str, Any]] | None:
         slices = _by_model(demo_stack)
@@ -66,8 +66,10 @@ def test_a_short_demo_run_gives_varying_scores_lowest_in_the_incident(
     scores = demo_stack.get("/v1/scores?hours=2&evaluator=helpfulness&limit=20")
     assert scores["lowest"], scores
     assert all(r["rationale"].startswith(DEMO_PREFIX) for r in scores["lowest"])
-    trace = demo_stack.get(f"/v1/traces/{scores['lowest'][0]['trace_id']}")
-    llm = [s for s in trace["scores"] if s["evaluator"] == "helpfulness"]
-    assert llm and llm[0]["judge_model"] == DEMO_JUDGE_MODEL
-    # the built-in evaluators judged the same traces beside it
-    assert {s["evaluator"] for s in trace["scores"]} >= {"helpfulness", "refusal"}
+    # a judged call that succeeded: the built-in evaluators scored it beside the demo judge
+    ok = demo_stack.get("/v1/traces?hours=2&status=ok&limit=50")["traces"]
+    judged = next(d["scores"] for t in ok
+                  if (d := demo_stack.get(f"/v1/traces/{t['trace_id']}"))["scores"])
+    assert {s["evaluator"] for s in judged} >= {"helpfulness", "refusal", "empty_answer"}
+    assert {s["judge_model"] for s in judged if s["evaluator"] == "helpfulness"} == {
+        DEMO_JUDGE_MODEL}

@@ -119,8 +119,8 @@ def test_demo_mode_brings_the_stand_in_judge_unless_one_is_set() -> None:
 def test_backfill_chunks_cover_the_span_at_the_rate() -> None:
     since = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
     chunks = list(backfill_chunks(since, since + timedelta(seconds=95), rate=3.3))
-    assert [end for end, _ in chunks][-1] == since + timedelta(seconds=95)
-    assert [end - since for end, _ in chunks][:2] == [timedelta(seconds=10),
-                                                       timedelta(seconds=20)]
+    assert [end - since for end, _ in chunks] == [timedelta(seconds=40), timedelta(seconds=80),
+                                                   timedelta(seconds=95)]
+    assert [n for _, n in chunks] == [132, 132, 49]  # 3.3/s, the fraction carried over
     assert sum(n for _, n in chunks) == int(3.3 * 95)
     assert list(backfill_chunks(since, since, rate=50)) == []
