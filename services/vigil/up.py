@@ -28,6 +28,7 @@ import socket
 import subprocess
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -243,15 +244,29 @@ def _start_demo(settings: Settings, stack: Stack, demo_rate: float,
         if stack.dead():
             raise SystemExit(f"{stack.dead()} exited at start-up; see {stack.logs}")
         time.sleep(0.5)
-    topics = Topics.from_settings(settings)
-    while time.monotonic() < deadline and not stop.is_set():
-        try:
-            if _pending(settings, topics, ["enrich", "judge", "sink"]) <= 50:
+    if ready.exists():
+        sent = datetime.fromisoformat(ready.read_text(encoding="utf-8").strip())
+        say("demo: history sent; waiting until it is judged and stored")
+        while time.monotonic() < deadline and not stop.is_set():
+            judged = _judged_until(settings)
+            if judged is not None and judged >= sent.replace(second=0, microsecond=0):
                 break
-        except KafkaError:
-            pass
-        time.sleep(1.0)
+            time.sleep(2.0)
     stack.start("analyze", "analyze")
+
+
+def _judged_until(settings: Settings) -> datetime | None:
+    """The latest minute with stored judge scores (of the demo project), or None."""
+    try:
+        response = httpx.get(f"{settings.api_url}/v1/timeseries/quality", timeout=10,
+                             params={"hours": 2, "interval": "minute"},
+                             verify=settings.api_verify,
+                             headers={"authorization": f"Bearer {DEMO_API_KEY}"})
+        points = response.raise_for_status().json()["points"]
+    except (httpx.HTTPError, KeyError, ValueError):
+        return None
+    minutes = [p["bucket"] for p in points if p.get("judgments")]
+    return datetime.fromisoformat(max(minutes)).replace(tzinfo=UTC) if minutes else None
 
 
 def _wait_api(settings: Settings, stack: Stack) -> None:
