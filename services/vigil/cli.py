@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import httpx
 import typer
 
+from vigil.demo.stack import DEMO_RATE
 from vigil.logs import configure_logging, get_logger
 from vigil.prompts_cli import prompts_app
 from vigil.settings import DEMO_API_KEY, Settings, redact_url
@@ -69,7 +70,8 @@ def _stop_on_signals() -> threading.Event:
 
 @app.command()
 def up(
-    demo_rate: Annotated[float, typer.Option(help="Demo events per second (0: no demo).")] = 50,
+    demo_rate: Annotated[float, typer.Option(help="Demo events per second (0: no demo).")]
+    = DEMO_RATE,
 ) -> None:
     """Run everything on embedded defaults: broker, store, all services, demo traffic.
 
@@ -436,7 +438,8 @@ def demo(
     backfill_minutes: Annotated[float, typer.Option(
         help="Minutes of history to send first, up to now (0: none).")] = 0,
     schedule_start: Annotated[datetime | None, typer.Option(
-        help="Start of the incident schedule, ISO 8601 UTC (default: now).")] = None,
+        help="Start of the incident schedule, ISO 8601 UTC (default: once the back-fill "
+        "is sent).")] = None,
     ready_file: Annotated[Path | None, typer.Option(
         help="Written once the back-fill is sent; when it exists, no back-fill.")] = None,
 ) -> None:

@@ -235,9 +235,8 @@ def _start_demo(settings: Settings, stack: Stack, demo_rate: float,
     first cycle reads it (later cycles read only the last minutes)."""
     ready = settings.data_dir / READY_FILE
     ready.unlink(missing_ok=True)
-    start = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
     stack.start("demo", "demo", "--rate", str(demo_rate), "--backfill-minutes",
-                str(BACKFILL_MINUTES), "--schedule-start", start, "--ready-file", str(ready))
+                str(BACKFILL_MINUTES), "--ready-file", str(ready))
     say(f"demo: sending {BACKFILL_MINUTES} minutes of history first")
     deadline = time.monotonic() + 900
     while not ready.exists() and time.monotonic() < deadline and not stop.is_set():

@@ -141,7 +141,8 @@ def test_trace_explorer_shows_the_newest_trace(browser: WebDriver, dashboard: st
     shot(browser, "Traces-detail")
     # the trace reads as a chat: a bubble per turn with its role, then its session
     bubbles = browser.find_elements(By.CSS_SELECTOR, '[data-testid="stChatMessage"]')
-    roles = [b.text.splitlines()[0].split(" · ")[0] for b in bubbles if b.text]
+    roles = [b.find_elements(By.CSS_SELECTOR, '[data-testid="stCaptionContainer"]')[0].text
+             .split(" · ")[0] for b in bubbles]  # each bubble's first caption names its role
     assert roles[:2] == ["system", "user"], roles
     assert "assistant" in roles and len(roles) >= 4, roles  # the trace's and the session's
     browser.execute_script("arguments[0].scrollIntoView();", bubbles[0])

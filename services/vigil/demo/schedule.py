@@ -1,8 +1,8 @@
 """The demo's incidents: a pure function of a clock. ``DemoSchedule(start)`` says, for any
 moment, which incidents are on and what they do to a call of a given app and model.
 
-The default schedule repeats every hour after ``start`` (the moment live traffic began;
-everything before it, the back-filled history, is clean):
+The default schedule repeats every hour after ``start`` (under ``vigil up``: the moment
+the back-filled history was sent; everything before it is clean):
 
 - ``input_drift`` on ``doc-summarizer`` (all its models), minutes 0-30: users paste long
   legal contracts instead of business reports (longer inputs, a new vocabulary);

@@ -3,10 +3,11 @@ minutes (pure: settings and environment in, environment out).
 
 - The judge stage gets the demo's stand-in LLM judge (``vigil demo-judge`` on
   ``VIGIL_DEMO_JUDGE_LISTEN``, model ``vigil-demo-judge``), unless an LLM judge is set.
-- The analyzer works on 3-minute windows and checks drift every 3 cycles over the last
-  10 minutes (the defaults, 15-minute windows and a check every 15 cycles over an hour,
-  would need well over ten minutes to say anything, and two hours of history). Each of
-  these is only a default: a variable the user set wins.
+- The analyzer works on 5-minute windows (a detector needs 5 minutes with data) and
+  checks drift every 3 cycles over the last 10 minutes (the defaults, 15-minute windows
+  and a check every 15 cycles over an hour, would need two hours of history and well over
+  ten minutes to say anything). Each of these is only a default: a variable the user set
+  wins.
 - ``BACKFILL_MINUTES`` of history come first, enough for the analyzer's short-history
   baseline (8 past windows) before the first incident, and little enough for the judge
   (whose LLM calls are its slowest part: about 50 a second against the stand-in on this
@@ -20,10 +21,12 @@ from collections.abc import Mapping
 from vigil.demo.judge import DEMO_JUDGE_MODEL
 from vigil.settings import Settings
 
-BACKFILL_MINUTES = 30
-READY_FILE = "demo-backfilled"  # in VIGIL_DATA_DIR: the back-fill is stored-bound
+BACKFILL_MINUTES = 45
+READY_FILE = "demo-backfilled"  # in VIGIL_DATA_DIR: when the back-fill was sent
+DEMO_RATE = 25.0  # events/s of `vigil up`'s demo: enough for every detector's floors on the
+# smallest slice, and half the judge's work of 50/s, so the back-fill is judged sooner
 DEMO_ANALYZER_ENV = {
-    "VIGIL_ANALYZER_WINDOW_MINUTES": "3",
+    "VIGIL_ANALYZER_WINDOW_MINUTES": "5",
     "VIGIL_ANALYZER_DRIFT_EVERY_CYCLES": "3",
     "VIGIL_DRIFT_WINDOW_MINUTES": "10",
 }

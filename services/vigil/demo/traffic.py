@@ -5,10 +5,11 @@ feedback (how each call is sent and retried is ``vigil.demo.sender``'s). It stop
 ``duration_s`` has passed or ``stop`` is set.
 
 Before the live loop it can back-fill history (``backfill_minutes``): the same world and
-rate, with past timestamps, sent as fast as ingest takes it, up to the present, so the
-analyzer has baselines at once; then it writes ``ready_file`` (a back-fill is skipped when
-that file exists: a restarted demo does not send it again). Incidents follow a
-``DemoSchedule`` starting at ``schedule_start`` (``vigil.demo.schedule``)."""
+rate, with past timestamps and no incidents, sent as fast as ingest takes it, up to the
+present, so the analyzer has baselines at once. Then incidents follow a ``DemoSchedule``
+(``vigil.demo.schedule``) starting at ``schedule_start``, by default the moment the
+back-fill is done, which it writes to ``ready_file``: a restarted demo that finds the file
+sends no back-fill again and keeps its schedule."""
 
 from __future__ import annotations
 
@@ -103,6 +104,13 @@ async def _backfill(world: DemoWorld, sender: Sender, rate: float, since: dateti
         sender.log.info(f"demo: back-filled until {cursor:%H:%M:%S}: {sender.stats}")
 
 
+def _started(ready_file: Path | None) -> datetime | None:
+    """When the schedule of an earlier run of this demo started (its ready file), if any."""
+    if ready_file is None or not ready_file.exists():
+        return None
+    return datetime.fromisoformat(ready_file.read_text(encoding="utf-8").strip())
+
+
 async def _pump(world: DemoWorld, sender: Sender, rate: float) -> None:
     pacer, tick = _Pacer(rate), 0
     next_report = time.monotonic() + _REPORT_EVERY_S
@@ -141,15 +149,18 @@ async def run_demo(
         stub = ingest_pb2_grpc.IngestServiceStub(channel)
         metadata = (("authorization", f"Bearer {api_key}"),)
         sender = Sender(stub, metadata, stats, halt, logger, random.Random(seed + 1))
-        schedule = DemoSchedule(schedule_start or datetime.now(UTC))
-        world = DemoWorld(seed, schedule)
-        if backfill_minutes > 0 and not (ready_file is not None and ready_file.exists()):
-            since = schedule.start - timedelta(minutes=backfill_minutes)
+        world = DemoWorld(seed)  # the back-filled history has no incidents
+        start = schedule_start or _started(ready_file)
+        if start is None and backfill_minutes > 0:
+            since = datetime.now(UTC) - timedelta(minutes=backfill_minutes)
             logger.info(f"demo: back-filling from {since:%H:%M} UTC at {rate:g} events/s")
             await _backfill(world, sender, rate, since)
-        if ready_file is not None and not halt.is_set():
-            ready_file.write_text(datetime.now(UTC).isoformat(), encoding="utf-8")
-        logger.info(f"demo: sending about {rate:g} events/s to {target}")
+        start = start or datetime.now(UTC)
+        if ready_file is not None and not halt.is_set() and not ready_file.exists():
+            ready_file.write_text(start.isoformat(), encoding="utf-8")
+        world.schedule = DemoSchedule(start)
+        logger.info(f"demo: sending about {rate:g} events/s to {target}; incidents from "
+                    f"{start:%H:%M:%S} UTC")
         await _pump(world, sender, rate)
     logger.info(f"demo: finished: {stats}")
     return stats

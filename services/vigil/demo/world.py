@@ -44,7 +44,7 @@ class DemoWorld:
         self, seed: int | random.Random = 7, schedule: DemoSchedule | None = None
     ) -> None:
         self._rng = seed if isinstance(seed, random.Random) else random.Random(seed)
-        self._schedule = schedule
+        self.schedule = schedule  # may be set later: the incidents of events made from then
         self._users = [
             User(f"user_{hex_id(self._rng, 8)}", pick(self._rng, _REGIONS))
             for _ in range(_USER_COUNT)
@@ -67,8 +67,8 @@ class DemoWorld:
             self._open.append(new_session(self._rng, self._users))
         session = self._rng.choice(self._open)
         effects = Effects()
-        if self._schedule is not None:
-            effects = self._schedule.effects(end, session.app.name, session.model.name)
+        if self.schedule is not None:
+            effects = self.schedule.effects(end, session.app.name, session.model.name)
         event = take_turn(self._rng, session, end, effects)
         if not advance(session, event):
             self._open.remove(session)
