@@ -61,10 +61,11 @@ def _mode(tick: int) -> str:
 
 
 async def _send_tick(
-    world: DemoWorld, sender: Sender, n: int, tick: int, now: datetime | None = None
+    world: DemoWorld, sender: Sender, n: int, tick: int, now: datetime | None = None,
+    spread_s: float | None = None,
 ) -> None:
     now = now or datetime.now(UTC)
-    events = world.next_events(n, now)
+    events = world.next_events(n, now, spread_s)
     await sender.send_events(events, _mode(tick))
     for feedback in world.feedback_for(events, now):
         if sender.halt.is_set():
@@ -95,11 +96,16 @@ async def _backfill(world: DemoWorld, sender: Sender, rate: float, since: dateti
         now = datetime.now(UTC)
         if now - cursor <= _CAUGHT_UP:
             return
+        start = cursor
         for end, n in backfill_chunks(cursor, now, rate):
             if sender.halt.is_set():
                 return
+            span = end - start  # the chunk's events fill its span, batch after batch
             for i in range(0, n, _BACKFILL_BATCH):
-                await _send_tick(world, sender, min(_BACKFILL_BATCH, n - i), 0, end)
+                batch = min(_BACKFILL_BATCH, n - i)
+                await _send_tick(world, sender, batch, 0, start + span * (i + batch) / n,
+                                 span.total_seconds() * batch / n)
+            start = end
         cursor = now
         sender.log.info(f"demo: back-filled until {cursor:%H:%M:%S}: {sender.stats}")
 

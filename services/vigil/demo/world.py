@@ -31,8 +31,10 @@ _MAX_SPREAD_S = 45.0
 _SPREAD_PER_EVENT_S = 0.02
 
 
-def _end_times(rng: random.Random, n: int, now: datetime) -> list[datetime]:
-    spread = min(_MAX_SPREAD_S, n * _SPREAD_PER_EVENT_S)
+def _end_times(
+    rng: random.Random, n: int, now: datetime, spread_s: float | None = None
+) -> list[datetime]:
+    spread = min(_MAX_SPREAD_S, n * _SPREAD_PER_EVENT_S if spread_s is None else spread_s)
     offsets = sorted((rng.uniform(0.0, spread) for _ in range(n)), reverse=True)
     return [now - timedelta(seconds=offset) for offset in offsets]
 
@@ -51,9 +53,12 @@ class DemoWorld:
         ]
         self._open: list[Session] = []
 
-    def next_events(self, n: int, now: datetime) -> list[events_pb2.TraceEvent]:
-        """Return n events ending in the minute before ``now``, in time order."""
-        return [self._next_event(end) for end in _end_times(self._rng, n, now)]
+    def next_events(
+        self, n: int, now: datetime, spread_s: float | None = None
+    ) -> list[events_pb2.TraceEvent]:
+        """Return n events ending in the minute before ``now``, in time order: spread over
+        the ``spread_s`` seconds before it (at most 45; default: 0.02 s per event)."""
+        return [self._next_event(end) for end in _end_times(self._rng, n, now, spread_s)]
 
     def feedback_for(
         self, events: Sequence[events_pb2.TraceEvent], now: datetime

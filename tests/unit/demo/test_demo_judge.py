@@ -1,6 +1,6 @@
 """The demo's stand-in LLM judge: what it answers (labelled as demo), and the real LLM
 judge client scoring through its real HTTP server on loopback; the environment `vigil up`
-gives the stack in demo mode; the back-fill's chunks."""
+gives the stack in demo mode; the back-fill's chunks and how their events spread."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from vigil.demo.judge import DEMO_JUDGE_MODEL, DEMO_PREFIX, completion_for, scor
 from vigil.demo.judge_server import make_server, serve_in_thread
 from vigil.demo.stack import DEMO_ANALYZER_ENV, demo_env
 from vigil.demo.traffic import backfill_chunks
+from vigil.demo.world import DemoWorld
 from vigil.judge.llm import LlmJudge, LlmJudgeConfig
 from vigil.judge.llm.prompt import request_body
 from vigil.judge.model import JudgeInput
@@ -124,3 +125,13 @@ def test_backfill_chunks_cover_the_span_at_the_rate() -> None:
     assert [n for _, n in chunks] == [132, 132, 49]  # 3.3/s, the fraction carried over
     assert sum(n for _, n in chunks) == int(3.3 * 95)
     assert list(backfill_chunks(since, since, rate=50)) == []
+
+
+def test_a_chunk_of_history_fills_its_span() -> None:
+    end = datetime(2026, 12, 3, 18, 0, 40, tzinfo=UTC)
+    events = DemoWorld(3).next_events(1000, end, spread_s=40)
+    ends = [e.end_time.ToDatetime(tzinfo=UTC) for e in events]
+    assert end - timedelta(seconds=40) <= min(ends) < end - timedelta(seconds=39)
+    assert max(ends) <= end
+    first_half = sum(t < end - timedelta(seconds=20) for t in ends)
+    assert 400 < first_half < 600  # even over the span, not bunched at its end
