@@ -64,16 +64,34 @@ ids = list(dict.fromkeys(t["trace_id"] for t in traces))
 chosen = st.selectbox("Open trace", ids, key="vigil_trace_pick")
 detail = fetch(api.trace, chosen)
 calls = detail.get("calls") or []
+
+
+def show_message(message: dict[str, Any]) -> None:
+    """One chat message: its role and text, the tool calls it made, the call it answers."""
+    role = message.get("role", "")
+    answers = f" (result of {message['tool_call_id']})" if message.get("tool_call_id") else ""
+    st.markdown(f"**{role}**{answers}")
+    if message.get("content"):
+        st.code(message["content"], language=None, wrap_lines=True)
+    for call in message.get("tool_calls") or []:
+        function = call.get("function", {})
+        st.code(f"{function.get('name', '')}({function.get('arguments', '')})  "
+                f"# tool call {call.get('id', '')}", language=None, wrap_lines=True)
+
+
 st.subheader(f"Trace {chosen}")
 for call in calls:
     latency, cost = float(call.get("latency_ms") or 0), float(call.get("total_cost") or 0)
     head = f"{call.get('model')} · {call.get('status')} · {latency:,.0f} ms · ${cost:.5f}"
     with st.expander(head, expanded=len(calls) == 1):
-        st.markdown("**Prompt**")
-        st.code(call.get("prompt") or "", language=None, wrap_lines=True)
-        st.markdown("**Completion**")
-        st.code(call.get("completion") or call.get("error_message") or "", language=None,
-                wrap_lines=True)
+        for message in call.get("messages") or []:  # the prompt, then the answer
+            show_message(message)
+        if call.get("error_message"):
+            st.markdown("**Error**")
+            st.code(call["error_message"], language=None, wrap_lines=True)
+        if call.get("tool_definitions"):
+            st.markdown(f"**Tools offered ({len(call['tool_definitions'])})**")
+            st.json(call["tool_definitions"], expanded=False)
 for name, empty in (("scores", "Not judged: the judge scores a sample of traces."),
                     ("feedback", "No user feedback on this trace."),
                     ("spans", "No OpenTelemetry spans for this trace.")):
@@ -93,7 +111,10 @@ if session:
         with st.chat_message("user"):
             st.write(call.get("prompt") or "")
         with st.chat_message("assistant"):
-            st.write(call.get("completion") or f"(error) {call.get('error_message', '')}")
+            asked = [str(c.get("name", "")) for c in call.get("completion_tool_calls") or []
+                     if isinstance(c, dict)]
+            st.write(call.get("completion") or (f"(calls {', '.join(asked)})" if asked else "")
+                     or f"(error) {call.get('error_message', '')}")
             s = scored.get(call["trace_id"])
             st.caption(f"{stamp(call['start_time'], f.zone)} · {call.get('model')}"
                        + (f" · {s['evaluator']} {s['score']}" if s else "")

@@ -28,6 +28,7 @@ from vigil.api.store_writes import store_writes_router
 from vigil.api.tickets import tickets_router
 from vigil.auth import KeyRing
 from vigil.core.budgets import Budget
+from vigil.core.conversation import call_view
 from vigil.logs import get_logger
 from vigil.ratelimit import RateLimiter
 from vigil.store.client import Store
@@ -121,11 +122,13 @@ def create_app(store: Store, keyring: KeyRing, internal_token: str = "",
     @app.get("/v1/traces/{trace_id}")
     def trace(trace_id: Annotated[str, Path(max_length=128)], project_id: Project
               ) -> dict[str, Any]:
-        """The calls of one trace, with the feedback given on it."""
+        """The calls of one trace (each with its `messages`: the conversation in the chat
+        format, tool calls and tool results included), the feedback given on it, its
+        scores and its other spans."""
         p = {"p": project_id, "t": trace_id}
-        calls = store.rows(
+        calls = [call_view(row) for row in store.rows(
             "SELECT * EXCEPT (raw_partition, raw_offset) FROM traces "
-            "WHERE project_id = {p:String} AND trace_id = {t:String} ORDER BY start_time", p)
+            "WHERE project_id = {p:String} AND trace_id = {t:String} ORDER BY start_time", p)]
         if not calls:
             raise HTTPException(404, f"no trace {trace_id!r} in this project")
         feedback = store.rows(

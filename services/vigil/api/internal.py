@@ -52,7 +52,8 @@ ORDER BY project_id, app, model, minute
 
 EXAMPLES_SQL = """
 SELECT t.trace_id AS trace_id, t.event_id AS event_id, t.prompt AS prompt,
-       t.completion AS completion, toString(t.start_time) AS start_time,
+       t.completion AS completion, t.completion_tool_calls AS completion_tool_calls,
+       t.tool_definitions AS tool_definitions, toString(t.start_time) AS start_time,
        s.min_score AS score, f.note AS feedback
 FROM traces AS t
 LEFT JOIN (

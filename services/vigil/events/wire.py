@@ -130,7 +130,7 @@ def enriched_record(t: EnrichedTrace) -> dict[str, Any]:
         "user_id": e.user_id, "app": e.app, "environment": e.environment,
         "provider": e.provider, "model": e.model,
         "params": orjson.dumps(e.params).decode(),
-        "prompt": orjson.dumps(e.prompt).decode(),
+        "prompt": orjson.dumps([_stored_message(m) for m in e.prompt]).decode(),
         "completion": e.completion,
         "completion_tool_calls": orjson.dumps(e.completion_tool_calls).decode(),
         "tool_definitions": e.tool_definitions, "finish_reason": e.finish_reason,
@@ -147,6 +147,18 @@ def enriched_record(t: EnrichedTrace) -> dict[str, Any]:
         "received_at": (e.received_at or e.end_time).isoformat(),
         "raw_partition": t.raw_partition, "raw_offset": t.raw_offset,
     }
+
+
+def _stored_message(m: ChatMessage) -> dict[str, Any]:
+    """A prompt message in the `prompt` column: role, content, name, and its tool calls or
+    tool-result call id only when it has them (so plain messages read as before)."""
+    out: dict[str, Any] = {"role": m.role, "content": m.content, "name": m.name}
+    if m.tool_calls:
+        out["tool_calls"] = [{"id": c.id, "name": c.name, "arguments": c.arguments}
+                             for c in m.tool_calls]
+    if m.tool_call_id:
+        out["tool_call_id"] = m.tool_call_id
+    return out
 
 
 def encode_enriched_batch(records: list[dict[str, Any]]) -> bytes:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException
 
 from vigil.api.deps import Project
 from vigil.api.explore.scope import Id
+from vigil.core.conversation import call_view
 from vigil.store.client import Store
 
 
@@ -18,11 +19,12 @@ def sessions_router(store: Store) -> APIRouter:
     def session(session_id: Id, project_id: Project) -> dict[str, Any]:
         """The whole conversation of a session: its calls in order, with scores and feedback."""
         p = {"p": project_id, "s": session_id}
-        calls = store.rows(
+        calls = [call_view(row) for row in store.rows(
             "SELECT event_id, trace_id, start_time, app, model, prompt_template_version, "
-            "status, latency_ms, total_cost, user_id, prompt, completion, error_message "
+            "status, latency_ms, total_cost, user_id, prompt, completion, "
+            "completion_tool_calls, tool_definitions, error_message "
             "FROM traces WHERE project_id = {p:String} AND session_id = {s:String} "
-            "ORDER BY start_time, event_id LIMIT 1000", p)
+            "ORDER BY start_time, event_id LIMIT 1000", p)]
         if not calls:
             raise HTTPException(404, f"no session {session_id!r} in this project")
         traces = sorted({c["trace_id"] for c in calls})
