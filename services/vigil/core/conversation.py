@@ -90,3 +90,33 @@ def call_view(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "completion_tool_calls": calls,
             "tool_definitions": loads_list(row.get("tool_definitions")),
             "messages": conversation(row.get("prompt"), str(row.get("completion") or ""), calls)}
+
+
+CALL_LOG_COLUMNS = ("event_id, time, seq, prompt, completion, completion_tool_calls, "
+                    "finish_reason, tool_definitions")
+
+
+def with_logs(row: dict[str, Any], logs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A `traces` row with the messages its app sent as log records (`call_logs` rows of
+    its event id, in any order) when the span itself carried none: the prompt fragments in
+    the order the records were made, the last answer, its tool calls and finish reason.
+    A call whose span has messages keeps its own (an app that sends both sends them twice)."""
+    has_own = loads_list(row.get("prompt")) or row.get("completion") \
+        or loads_list(row.get("completion_tool_calls"))
+    mine = sorted((x for x in logs if x.get("event_id") == row.get("event_id")),
+                  key=lambda x: (str(x.get("time")), int(x.get("seq") or 0)))
+    if has_own or not mine:
+        return row
+    prompt: list[Any] = []
+    completion, calls, finish, tools = "", [], str(row.get("finish_reason") or ""), ""
+    for part in mine:
+        prompt.extend(loads_list(part.get("prompt")))
+        part_calls = loads_list(part.get("completion_tool_calls"))
+        if part.get("completion") or part_calls:
+            completion, calls = str(part.get("completion") or ""), part_calls
+        finish = str(part.get("finish_reason") or finish)
+        tools = str(part.get("tool_definitions") or tools)
+    return {**row, "prompt": json.dumps(prompt, ensure_ascii=False), "completion": completion,
+            "completion_tool_calls": json.dumps(calls, ensure_ascii=False),
+            "finish_reason": finish,
+            "tool_definitions": row.get("tool_definitions") or tools, "messages_from": "logs"}

@@ -87,6 +87,13 @@ SPANS = _spec(
     parent_span_id=_STR, name=_STR, kind=_STR, app=_STR, environment=_STR, end_time=_STR,
     duration_ms=_NUM, status=_STR, status_message=_STR, attributes=_MAP,
 )
+CALL_LOGS = _spec(
+    "call_logs", "log_uid", "time", {"time"},
+    project_id=_STR, time=_STR, log_uid=_STR, trace_id=_STR, span_id=_STR, event_id=_STR,
+    seq=_INT, event_name=_STR, app=_STR, environment=_STR, prompt=_STR, completion=_STR,
+    completion_tool_calls=_STR, finish_reason=_STR, tool_definitions=_STR,
+)
+"""Messages an OTLP app sent as log records of a call's span (vigil.ingest.otlp_logs)."""
 ALERTS = _spec(
     "alerts", "alert_id", "event_time", {"event_time", "started_at"},
     project_id=_STR, event_time=_STR, alert_id=_STR, dedupe_key=_STR, status=_STR,
@@ -130,8 +137,8 @@ PROMPT_LABEL_MOVES = _spec(
 store owner's writer (vigil.api.prompt_registry), never by a sink."""
 TRACE_COLUMNS = TRACES.columns
 FEEDBACK_COLUMNS = FEEDBACK.columns
-SPECS = {s.name: s for s in (TRACES, SCORES, JUDGE_SAMPLING, SPANS, ALERTS, TICKETS,
-                             DRIFT_REPORTS, DRIFT_REPORT_HTML, FEEDBACK)}
+SPECS = {s.name: s for s in (TRACES, SCORES, JUDGE_SAMPLING, SPANS, CALL_LOGS, ALERTS,
+                             TICKETS, DRIFT_REPORTS, DRIFT_REPORT_HTML, FEEDBACK)}
 """Every table the sink writes, by name."""
 
 
