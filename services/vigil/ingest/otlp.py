@@ -33,6 +33,8 @@ from vigil_protos.v1 import events_pb2 as pb
 __all__ = ["InvalidSpan", "SpanMapping", "conversation", "is_llm_span", "map_request",
            "map_span", "span_row"]
 _LLM_OPERATIONS = {"chat", "text_completion", "generate_content", "completion", "embeddings"}
+_TREE_OPERATIONS = {"invoke_agent", "create_agent", "execute_tool", "invoke_workflow"}
+_TREE_KINDS = {"AGENT", "TOOL", "CHAIN", "RETRIEVER", "RERANKER", "GUARDRAIL", "EVALUATOR"}
 
 
 @dataclass(slots=True)
@@ -112,6 +114,11 @@ def _iso(unix_nano: int) -> str:
 
 
 def is_llm_span(a: dict[str, Any]) -> bool:
+    """An LLM call; agent, tool and workflow spans (`invoke_agent`, `execute_tool`, ...) are
+    not, even when they name a provider or model: they are the trace's tree."""
+    if a.get("gen_ai.operation.name") in _TREE_OPERATIONS or str(
+            a.get("openinference.span.kind", "")).upper() in _TREE_KINDS:
+        return False
     return bool(
         a.get("gen_ai.request.model") or a.get("gen_ai.response.model")
         or a.get("gen_ai.system") or a.get("gen_ai.provider.name")

@@ -142,3 +142,24 @@ def test_a_message_proto_of_an_old_client_reads_as_no_tool_calls() -> None:
     old = pb.Message(role="user", content="hi").SerializeToString()
     message = pb.Message.FromString(old)
     assert (list(message.tool_calls), message.tool_call_id) == ([], "")
+
+
+@pytest.mark.parametrize("attrs", [
+    {"gen_ai.operation.name": "execute_tool", "gen_ai.provider.name": "openai",
+     "gen_ai.tool.name": "wx", "gen_ai.tool.call.id": "c1",
+     "gen_ai.tool.call.arguments": '{"city": "Oslo"}', "gen_ai.tool.call.result": "cold"},
+    {"gen_ai.operation.name": "invoke_agent", "gen_ai.system": "openai",
+     "gen_ai.request.model": "gpt-4o", "gen_ai.agent.name": "weather"},
+    {"openinference.span.kind": "TOOL", "llm.model_name": "gpt-4o", "tool.name": "wx"},
+], ids=["execute_tool", "invoke_agent", "openinference-tool"])
+def test_agent_and_tool_spans_are_the_trace_tree_not_calls(attrs: dict[str, Any]) -> None:
+    """Before, an agent or tool span naming a provider was taken for an LLM call and, with
+    no model, rejected: the agent's tree lost its steps."""
+    from tests.unit.ingest.test_otlp_mapping import LIMITS, NOW, _request
+    from vigil.ingest.otlp import map_request
+
+    mapped = map_request(_request(_span(attrs)), LIMITS, NOW, keep_other_spans=True)
+    assert (mapped.events, mapped.rejected) == ([], [])
+    [row] = mapped.other_spans
+    assert {k: row["attributes"][k] for k in attrs} == {
+        k: v if isinstance(v, str) else json.dumps(v) for k, v in attrs.items()}
