@@ -23,7 +23,13 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 
 from vigil.auth import KeyRing
 from vigil.core.pii import mask_pii
-from vigil.ingest.guard import abort_overloaded, admit, authenticate
+from vigil.ingest.guard import (
+    KAFKA_RETRY_AFTER_S,
+    abort_overloaded,
+    abort_retry_after,
+    admit,
+    authenticate,
+)
 from vigil.ingest.otlp_logs import Masker, map_logs
 from vigil.ingest.publisher import IngestOverloaded, KafkaUnavailable, TracePublisher
 from vigil.logs import get_logger
@@ -92,7 +98,8 @@ class OtlpLogsServicer(logs_service_pb2_grpc.LogsServiceServicer):
             return await export_logs(request, caller.project, self._publisher,
                                      self._max_json_depth, self._mask)
         except KafkaUnavailable as exc:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, f"{exc}; retry")
+            await abort_retry_after(context, grpc.StatusCode.UNAVAILABLE, f"{exc}; retry",
+                                    KAFKA_RETRY_AFTER_S)
             raise  # unreachable: abort raises
         except IngestOverloaded as exc:
             await abort_overloaded(context, exc.refusal)

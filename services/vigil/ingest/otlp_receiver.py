@@ -42,7 +42,14 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from vigil.auth import KeyRing
 from vigil.events.validate import Limits, validate_trace
-from vigil.ingest.guard import abort_overloaded, admit, authenticate, note_rate_limited
+from vigil.ingest.guard import (
+    KAFKA_RETRY_AFTER_S,
+    abort_overloaded,
+    abort_retry_after,
+    admit,
+    authenticate,
+    note_rate_limited,
+)
 from vigil.ingest.otlp import map_request
 from vigil.ingest.otlp_logs import Masker
 from vigil.ingest.otlp_logs_receiver import export_logs, record_count
@@ -111,7 +118,8 @@ class OtlpTraceServicer(trace_service_pb2_grpc.TraceServiceServicer):
             return await export(request, caller.project, self._publisher, self._limits,
                                 self._keep_other_spans)
         except KafkaUnavailable as exc:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, f"{exc}; retry")
+            await abort_retry_after(context, grpc.StatusCode.UNAVAILABLE, f"{exc}; retry",
+                                    KAFKA_RETRY_AFTER_S)
             raise  # unreachable: abort raises
         except IngestOverloaded as exc:
             await abort_overloaded(context, exc.refusal)
