@@ -30,7 +30,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from tests.conftest import KEY_A, Broker, Stack, wait_until
+from tests.conftest import INTERNAL_TOKEN, KEY_A, PROJECT_A, Broker, Stack, wait_until
 from tests.otlp_recordings import replay
 from tests.unit.ingest.test_otlp_mapping import _kvs
 
@@ -211,3 +211,38 @@ def test_an_app_evaluation_is_a_score_beside_the_judges(stack: Stack) -> None:
     assert (score["sample_reason"], score["evaluator_version"], score["event_id"]) == (
         "app", "app", call["event_id"])
     assert stored_call(stack, first_id)["messages"][0]["role"] == "system"  # its own, once
+
+
+def test_a_dataset_example_of_a_logged_call_carries_its_messages(stack: Stack) -> None:
+    """The analyzer's ticket examples (and so the fine-tuning JSONL) of a call whose
+    messages came as log records: a thumbs-down makes it an example."""
+    from vigil_protos.v1 import events_pb2 as pb
+    from vigil_protos.v1 import ingest_pb2, ingest_pb2_grpc
+
+    traces, logs, (first_id, _) = replay("openai-v2-eventlogs", with_logs=True)
+    assert logs is not None
+    send_http(stack, traces)
+    send_logs_http(stack, logs)
+    call = wait_until(lambda: (c := stored_call(stack, first_id))["messages"] and c, 90,
+                      "the logged call")
+    with grpc.insecure_channel(stack.target) as channel:
+        ingest_pb2_grpc.IngestServiceStub(channel).SubmitFeedback(
+            ingest_pb2.SubmitFeedbackRequest(feedback=pb.FeedbackEvent(
+                trace_id=first_id, kind=pb.FEEDBACK_KIND_THUMBS, value=0)),
+            metadata=list(AUTH.items()), timeout=30)
+    start = call["start_time"][:19]
+
+    def example() -> dict[str, Any] | None:
+        response = httpx.get(f"{stack.api_url}/internal/analysis/examples", timeout=10,
+                             headers={"authorization": f"Bearer {INTERNAL_TOKEN}"},
+                             params={"project_id": PROJECT_A, "app": call["app"],
+                                     "model": call["model"], "since": start,
+                                     "until": "2100-01-01T00:00:00"})
+        response.raise_for_status()
+        return next((e for e in response.json()["examples"]
+                     if e["event_id"] == call["event_id"]), None)
+
+    found = wait_until(example, 90, "the call among the slice's examples")
+    assert [m["role"] for m in json.loads(found["prompt"])] == ["system", "user"]
+    assert json.loads(found["completion_tool_calls"]) == [
+        {"id": "call_w1", "name": "get_weather", "arguments": '{"city": "Paris"}'}]
