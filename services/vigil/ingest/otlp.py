@@ -4,9 +4,12 @@ Reads the OpenTelemetry GenAI semantic conventions, current and older names
 (`gen_ai.provider.name`/`gen_ai.system`, `gen_ai.usage.input_tokens`/
 `gen_ai.usage.prompt_tokens`, messages as `gen_ai.input.messages` JSON, as
 indexed `gen_ai.prompt.N.*` attributes, or as span events), and the
-OpenInference attributes (`llm.*`, `input.value`). A span is an LLM call when
-it names a model, a GenAI system or operation, or is an OpenInference LLM
-span; other spans are not LLM calls and are counted as skipped. The event id
+OpenInference attributes (`llm.*`, `input.value`); messages keep their tool calls and
+tool results (vigil.ingest.otlp_messages), the tools offered are kept with the call. A
+span is an LLM call when it names a model, a GenAI system or operation, or is an
+OpenInference LLM span, and is not an agent, tool or workflow step (`invoke_agent`,
+`execute_tool`, ...); other spans are not LLM calls and are kept for the trace's tree
+or counted as skipped. The event id
 is `<trace id>-<span id>`, so an exporter's retry is stored once. A span whose
 ids are not OTLP's, whose JSON nests too deeply, or (kept non-LLM spans) whose
 times are out of range is rejected with its reason; the rest of the request is
