@@ -76,7 +76,7 @@ def test_keda_watches_every_topic_of_enrich_judge_and_notify(
     assert watched["vigil-notifier"] == {topics.alerts}
     assert watched["vigil-sink"] == {topics.traces_enriched, topics.feedback,
                                      topics.judge_scores, topics.judge_sampling, topics.spans,
-                                     topics.alerts, topics.tickets, topics.drift_reports,
+                                     topics.call_logs, topics.alerts, topics.tickets, topics.drift_reports,
                                      topics.drift_report_html}
 
 
