@@ -146,6 +146,21 @@ def turns(prompt: Any, completion: str = "", error: str = "") -> list[Turn]:
     return out
 
 
+def call_turns(call: Mapping[str, Any]) -> list[Turn]:
+    """A call of the read API as a chat: its `messages` (the prompt then the answer, in
+    the OpenAI chat form, tool calls and tool results included) when it has them, else
+    its prompt and completion; an error closes it."""
+    messages = call.get("messages")
+    if not messages:
+        return turns(call.get("prompt"), str(call.get("completion") or ""),
+                     str(call.get("error_message") or ""))
+    out = [message_turn(m) for m in messages]
+    error = str(call.get("error_message") or "")
+    if error and not call.get("completion"):
+        out.append(Turn("assistant", error, masked=masked_kinds(error), error=True))
+    return out
+
+
 def session_turns(calls: Iterable[Mapping[str, Any]]) -> list[Turn]:
     """A session's calls (oldest first) as one conversation: each call's new messages,
     then its answer, which carries the call's trace id, model, time and status."""

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from chat import show_chat, span_table
 from clock import stamp
 from common import START_HINT, fetch, page, table
-from conversation import Turn, session_turns, span_rows, turns
+from conversation import Turn, call_turns, session_turns, span_rows
 
 DEMO_JUDGE = "vigil-demo-judge"
 
@@ -69,6 +69,8 @@ ids = list(dict.fromkeys(t["trace_id"] for t in traces))
 chosen = st.selectbox("Open trace", ids, key="vigil_trace_pick")
 detail = fetch(api.trace, chosen)
 calls = detail.get("calls") or []
+
+
 st.subheader(f"Trace {chosen}")
 st.code(chosen, language=None)  # a copy button for the id
 for call in calls:
@@ -79,8 +81,10 @@ for call in calls:
                     + (f" · prompt {call['prompt_template_id']} "
                        f"{call.get('prompt_template_version', '')}"
                        if call.get("prompt_template_id") else ""))
-        show_chat(turns(call.get("prompt"), call.get("completion") or "",
-                        call.get("error_message") or ""))
+        show_chat(call_turns(call))
+        if call.get("tool_definitions"):
+            with st.expander(f"Tools offered ({len(call['tool_definitions'])})"):
+                st.json(call["tool_definitions"], expanded=False)
 
 spans = span_rows(detail.get("spans") or [])
 st.markdown(f"**Spans ({len(spans)})**")

@@ -347,7 +347,7 @@ def _stage_topics(topics: Topics) -> dict[str, list[str]]:
     return {"enrich": [topics.traces_raw, topics.traces_app],
             "judge": [topics.traces_enriched],
             "sink": [topics.traces_enriched, topics.feedback, topics.judge_scores,
-                     topics.judge_sampling, topics.spans]}
+                     topics.judge_sampling, topics.spans, topics.call_logs]}
 
 
 def _pending(settings: Settings, topics: Topics, stages: list[str]) -> int:

@@ -20,7 +20,7 @@ log = get_logger(__name__)
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 RETENTION_TABLES = {"traces": "start_time", "feedback": "time",
                     "scores": "trace_start_time", "judge_sampling": "minute",
-                    "spans": "start_time", "alerts": "event_time",
+                    "spans": "start_time", "call_logs": "time", "alerts": "event_time",
                     "drift_reports": "run_at", "drift_report_html": "run_at"}
 
 

@@ -14,6 +14,7 @@ from conversation import (
     SpanRow,
     ToolCall,
     Turn,
+    call_turns,
     session_turns,
     span_rows,
     turns,
@@ -124,3 +125,21 @@ def test_spans_become_a_tree_with_offsets_and_durations() -> None:
         SpanRow("e", "own parent", 0, 300.0, 1.0, ""),
     ]
     assert span_rows([]) == []
+
+
+def test_a_call_with_api_messages_reads_them_tool_calls_included() -> None:
+    """The read API's `messages` (prompt then answer, OpenAI chat form) win over the
+    stored prompt text; without them the prompt and completion are read; an error closes
+    the chat only when there is no answer."""
+    call = {"prompt": "ignored", "completion": "", "error_message": "", "messages": [
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"id": "c1", "type": "function",
+             "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]}]}
+    user, asked = call_turns(call)
+    assert (user.role, user.text) == ("user", "Weather in Paris?")
+    assert asked.tool_calls == (ToolCall("c1", "get_weather", '{"city": "Paris"}'),)
+    failed = {**call, "error_message": "timeout"}
+    assert call_turns(failed)[-1] == Turn("assistant", "timeout", error=True)
+    assert call_turns({"prompt": "hi", "completion": "hello"}) == [
+        Turn("user", "hi"), Turn("assistant", "hello")]
