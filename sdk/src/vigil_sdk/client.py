@@ -54,7 +54,7 @@ from vigil_sdk.items import (
     new_event_id,
     new_trace_id,
 )
-from vigil_sdk.prompt_cache import PromptCache
+from vigil_sdk.prompt_cache import Delivery, PromptCache
 from vigil_sdk.prompts import Prompt as RegistryPrompt
 from vigil_sdk.prompts import fallback_prompt, origin_of
 from vigil_sdk.sampling import sampled_in
@@ -110,6 +110,9 @@ class VigilClient:
     trace. ``spill_dir`` defaults to ``$XDG_CACHE_HOME/vigil/spill/<hash of
     endpoint and key>`` (``~/.cache/...``); ``max_spill_bytes=0`` turns spilling off.
     ``transport`` replaces the gRPC connection (tests, custom transports).
+    Prompts (:meth:`get_prompt`): cached ``prompt_ttl_s``, a first fetch waits at most
+    ``prompt_timeout_s``; ``prompt_clock`` (monotonic seconds) drives the cache's TTL and
+    ``prompt_fetch(name, label)`` replaces the PromptService call (tests, simulations).
     TLS: ``tls=True`` or an ``https://host:port`` endpoint (system roots), plus
     ``root_certificates`` (PEM bytes or a PEM file path) for a private CA.
     """
@@ -123,7 +126,8 @@ class VigilClient:
                  root_certificates: bytes | str | os.PathLike[str] | None = None,
                  transport: Transport | None = None, prompt_ttl_s: float = 60.0,
                  prompt_timeout_s: float = 2.0,
-                 prompt_clock: Callable[[], float] = time.monotonic) -> None:
+                 prompt_clock: Callable[[], float] = time.monotonic,
+                 prompt_fetch: Callable[[str, str], Delivery] | None = None) -> None:
         _check_settings(max_queue, batch_size, flush_interval_s, max_spill_bytes, sample_rate,
                         timeout_s)
         if prompt_ttl_s <= 0 or prompt_timeout_s <= 0:
@@ -145,7 +149,7 @@ class VigilClient:
             root_certificates=_pem(root_certificates))
         self._sender = Sender(self._queue, transport, self._counters, config)
         self._prompt_settings = (endpoint, api_key, tls, _pem(root_certificates), prompt_ttl_s,
-                                 prompt_timeout_s, prompt_clock)
+                                 prompt_timeout_s, prompt_clock, prompt_fetch)
         self._prompt_cache: PromptCache | None = None
         self._prompt_fetcher: Any = None
         self._prompt_lock = threading.Lock()
@@ -318,13 +322,15 @@ class VigilClient:
 
         with self._prompt_lock:
             if self._prompt_cache is None:
-                endpoint, key, tls, roots, ttl_s, timeout_s, clock = self._prompt_settings
-                self._prompt_fetcher = GrpcPromptFetcher(endpoint, key, tls=tls,
-                                                         timeout_s=timeout_s,
-                                                         root_certificates=roots)
-                self._prompt_cache = PromptCache(
-                    self._prompt_fetcher.fetch, ttl_s=ttl_s, retry_s=min(5.0, ttl_s),
-                    clock=clock, on_error=self._prompt_failed)
+                endpoint, key, tls, roots, ttl_s, timeout_s, clock, fetch = \
+                    self._prompt_settings
+                if fetch is None:
+                    self._prompt_fetcher = GrpcPromptFetcher(endpoint, key, tls=tls,
+                                                             timeout_s=timeout_s,
+                                                             root_certificates=roots)
+                    fetch = self._prompt_fetcher.fetch
+                self._prompt_cache = PromptCache(fetch, ttl_s=ttl_s, retry_s=min(5.0, ttl_s),
+                                                 clock=clock, on_error=self._prompt_failed)
         return self._prompt_cache
 
     def _prompt_failed(self, exc: BaseException) -> None:
