@@ -324,13 +324,16 @@ class VigilClient:
             if self._prompt_cache is None:
                 endpoint, key, tls, roots, ttl_s, timeout_s, clock, fetch = \
                     self._prompt_settings
+                refresh = fetch
                 if fetch is None:
-                    self._prompt_fetcher = GrpcPromptFetcher(endpoint, key, tls=tls,
-                                                             timeout_s=timeout_s,
-                                                             root_certificates=roots)
-                    fetch = self._prompt_fetcher.fetch
+                    fetcher = GrpcPromptFetcher(endpoint, key, tls=tls, timeout_s=timeout_s,
+                                                root_certificates=roots)
+                    self._prompt_fetcher = fetcher
+                    fetch = fetcher.fetch
+                    refresh = functools.partial(fetcher.fetch, wait_for_ready=True)
                 self._prompt_cache = PromptCache(fetch, ttl_s=ttl_s, retry_s=min(5.0, ttl_s),
-                                                 clock=clock, on_error=self._prompt_failed)
+                                                 clock=clock, on_error=self._prompt_failed,
+                                                 refresh_fetch=refresh)
         return self._prompt_cache
 
     def _prompt_failed(self, exc: BaseException) -> None:

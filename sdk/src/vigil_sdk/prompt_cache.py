@@ -12,8 +12,10 @@ Rules (the clock is an argument, so tests drive them):
   background fetches retry;
 - after a failed fetch the next one starts no sooner than ``retry_s`` later.
 
-The fetch callable returns a :class:`Delivery` or raises; the refresher runs a callable
-in the background (a daemon thread by default; tests run them by hand).
+The fetch callable returns a :class:`Delivery` or raises (``refresh_fetch``, when given,
+is the one background refreshes use: the client's waits for a reconnecting channel,
+the caller's first fetch fails fast); the refresher runs a callable in the background
+(a daemon thread by default; tests run them by hand).
 """
 
 from __future__ import annotations
@@ -64,11 +66,13 @@ class PromptCache:
                  refresh_after: float = 0.8, retry_s: float = 5.0,
                  clock: Callable[[], float] = time.monotonic,
                  refresher: Callable[[Callable[[], None]], None] = _thread,
-                 on_error: Callable[[BaseException], None] = lambda _: None) -> None:
+                 on_error: Callable[[BaseException], None] = lambda _: None,
+                 refresh_fetch: Callable[[str, str], Delivery] | None = None) -> None:
         if ttl_s <= 0 or not 0 < refresh_after <= 1 or retry_s < 0:
             raise ValueError("prompt_ttl_s must be positive (refresh_after in (0, 1], "
                              "retry_s >= 0)")
         self._fetch = fetch
+        self._refresh_fetch = refresh_fetch or fetch
         self._ttl = ttl_s
         self._refresh_at = ttl_s * refresh_after
         self._retry = retry_s
@@ -118,7 +122,7 @@ class PromptCache:
 
         def job() -> None:
             try:
-                delivery = self._fetch(*key)
+                delivery = self._refresh_fetch(*key)
             except Exception as exc:
                 self._on_error(exc)
                 with self._lock:

@@ -35,10 +35,13 @@ class GrpcPromptFetcher:
         self._metadata = (("authorization", f"Bearer {api_key}"),)
         self._timeout_s = timeout_s
 
-    def fetch(self, name: str, label: str) -> Delivery:
+    def fetch(self, name: str, label: str, wait_for_ready: bool = False) -> Delivery:
+        """The server's answer within the timeout; `wait_for_ready` waits (within it) for
+        a channel that is reconnecting instead of failing at once."""
         try:
             answer = self._stub.GetPrompt(prompts_pb2.GetPromptRequest(name=name, label=label),
-                                          metadata=self._metadata, timeout=self._timeout_s)
+                                          metadata=self._metadata, timeout=self._timeout_s,
+                                          wait_for_ready=wait_for_ready)
         except grpc.RpcError as err:
             code = getattr(err, "code", lambda: None)()
             detail = str(getattr(err, "details", lambda: "")() or "")
