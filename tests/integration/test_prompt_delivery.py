@@ -187,3 +187,13 @@ def test_ingest_killed_the_app_keeps_its_prompt_and_gets_the_move_after(
                 break
         assert latest is not None and latest.version == 2, client.stats()
         assert clock.now - restarted_at <= TTL
+
+
+def test_the_prompt_service_is_listed_by_reflection(ingest: Ingest) -> None:
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    with grpc.insecure_channel(ingest.target) as channel:
+        answers = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=60)
+        services = {s.name for a in answers for s in a.list_services_response.service}
+    assert {"vigil.v1.PromptService", "vigil.v1.IngestService"} <= services

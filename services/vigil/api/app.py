@@ -80,7 +80,7 @@ def create_app(store: Store, keyring: KeyRing, internal_token: str = "",
     app.include_router(budgets_router(store, budgets))
     registry = PromptRegistry(store, writer)
     app.include_router(prompts_router(registry))
-    app.include_router(rollouts_router(registry))
+    app.include_router(rollouts_router(registry, store))
 
     @app.exception_handler(ClickHouseError)
     def store_failed(request: Request, exc: ClickHouseError) -> JSONResponse:

@@ -19,11 +19,13 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 
 from vigil.api.deps import Project, Writer
+from vigil.api.prompt_delivery import PromptDelivery
 from vigil.api.prompt_registry import PromptRegistry
 from vigil.api.prompts import Label, Name, registry_answers
 from vigil.core.prompt_history import current_labels, resolve
 from vigil.core.prompts import NAME_PATTERN, check_label
 from vigil.core.rollouts import RolloutPlan, active, check_guards
+from vigil.store.client import Store
 
 
 class RolloutRequest(BaseModel):
@@ -40,8 +42,9 @@ class RolloutRequest(BaseModel):
                                "the guards find no regression.")
 
 
-def rollouts_router(registry: PromptRegistry) -> APIRouter:
+def rollouts_router(registry: PromptRegistry, store: Store) -> APIRouter:
     router = APIRouter(prefix="/v1/prompts")
+    delivery_reads = PromptDelivery(store, registry)
 
     @router.get("/{name}/rollouts/{label}")
     def rollout_status(name: Name, label: Label, project_id: Project) -> dict[str, Any]:
@@ -84,14 +87,10 @@ def rollouts_router(registry: PromptRegistry) -> APIRouter:
         """The label's version with its content and the running rollout with its
         candidate's content (null when none runs): what the SDK caches."""
         with registry_answers():
-            versions = registry.versions(project_id, name)
-            moves = registry.moves(project_id, name)
-            found = resolve(versions, moves, name, label=label)
-            running = active(registry.rollouts(project_id, name, label), label)
-            rollout = None
-            if running is not None:
-                candidate = resolve(versions, moves, name, version=running.candidate_version)
-                rollout = {**running.to_json(), "candidate": candidate.to_json()}
+            found, running, candidate = delivery_reads.serve(project_id, name, label)
+        rollout = None
+        if running is not None and candidate is not None:
+            rollout = {**running.to_json(), "candidate": candidate.to_json()}
         return {"name": name, "label": label, "prompt": found.to_json(), "rollout": rollout}
 
     return router
