@@ -14,17 +14,22 @@ import pytest
 
 from tests.api_seed import ApiServer
 from tests.conftest import free_port
+from vigil.api.prompt_delivery import PromptDelivery
+from vigil.api.prompt_registry import PromptRegistry
 from vigil.auth import KeyRing
+from vigil.core.prompts import parse_content
+from vigil.core.rollouts import RolloutPlan
 from vigil.settings import Settings
-from vigil.store.client import open_store
+from vigil.store.client import Store, open_store
 from vigil.store.migrate import migrate
+from vigil.store.writer import LocalStoreWriter
 
 WRITE, READ, OTHER = "rollout-writer-key", "rollout-reader-key", "rollout-other-key"
 DB = "prompt_rollouts_api_tests"
 
 
 @pytest.fixture(scope="module")
-def api(store_dir: Path) -> Iterator[ApiServer]:
+def served(store_dir: Path) -> Iterator[tuple[ApiServer, Store]]:
     store = open_store(Settings(data_dir=store_dir, clickhouse_database=DB))
     store.command(f"DROP DATABASE IF EXISTS `{DB}`")
     store.close()
@@ -34,9 +39,14 @@ def api(store_dir: Path) -> Iterator[ApiServer]:
                        KeyRing.parse(f"{WRITE}=alpha,{READ}=alpha:read,{OTHER}=beta"))
     server.start()
     try:
-        yield server
+        yield server, store
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def api(served: tuple[ApiServer, Store]) -> ApiServer:
+    return served[0]
 
 
 def call(api: ApiServer, method: str, path: str, key: str = WRITE, **kwargs: Any
@@ -150,3 +160,29 @@ def test_concurrent_starts_make_one_rollout(api: ApiServer) -> None:
     assert [h["action"] for h in reversed(history)] == ["start"] + ["change"] * (
         len(history) - 1)
     assert len({h["candidate_version"] for h in history}) == 1  # one candidate won
+
+
+def test_delivery_answers_are_kept_a_second_and_dropped_by_a_local_write(
+        served: tuple[ApiServer, Store]) -> None:
+    """Two registries on one store stand for two `vigil api` replicas: a write through
+    this one is seen by the next read, one through the other within max_age_s (driven)."""
+    _, store = served
+    here = PromptRegistry(store, LocalStoreWriter(store))
+    there = PromptRegistry(store, LocalStoreWriter(store))
+    now = [0.0]
+    delivery = PromptDelivery(store, here, max_age_s=1.0, clock=lambda: now[0])
+    for text in ("one", "two", "three"):
+        here.push("alpha", "kept", parse_content({"template": text}), "", "t")
+    here.move_label("alpha", "kept", "production", 1, "t")
+    assert delivery.serve("alpha", "kept", "production")[0].version == 1
+    here.move_label("alpha", "kept", "production", 2, "t")  # this process: seen at once
+    assert delivery.serve("alpha", "kept", "production")[0].version == 2
+    there.move_label("alpha", "kept", "production", 3, "t")  # another replica
+    now[0] += 0.5
+    assert delivery.serve("alpha", "kept", "production")[0].version == 2
+    now[0] += 0.6
+    assert delivery.serve("alpha", "kept", "production")[0].version == 3
+    here.start_rollout("alpha", "kept", "production", RolloutPlan(1, 10), "t")
+    version, rollout, candidate = delivery.serve("alpha", "kept", "production")
+    assert (version.version, rollout is not None and rollout.percent,
+            candidate is not None and candidate.version) == (3, 10, 1)

@@ -4,11 +4,18 @@ The delivery route (and through it ingest's PromptService) runs for every app in
 that starts or refreshes, so it reads the label's pointer and the label's last rollout
 row in one query, and takes the versions' content from a per-process cache: a version
 never changes once pushed (vigil.core.prompts), so a cached one is never stale.
+
+Answers are kept `max_age_s` (1 s) too, since a fleet of apps starting at once asks for
+the same label: a write through this process's registry drops them at once (so a move
+is seen by the next read here), and a write through another `vigil api` replica is seen
+here within `max_age_s`. A read that raced a write does not keep its answer.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from vigil.api.prompt_registry import PromptRegistry
@@ -31,16 +38,44 @@ _POINTERS = (
     "ORDER BY seq DESC LIMIT 1) AS rollout")
 
 
+Served = tuple[PromptVersion, RolloutRow | None, PromptVersion | None]
+
+
 class PromptDelivery:
-    def __init__(self, store: Store, registry: PromptRegistry) -> None:
+    def __init__(self, store: Store, registry: PromptRegistry, max_age_s: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._store = store
         self._registry = registry
         self._versions: dict[tuple[str, str, int], PromptVersion] = {}
+        self._answers: dict[tuple[str, str, str], tuple[float, Served]] = {}
+        self._generation: dict[tuple[str, str], int] = {}
+        self._max_age = max_age_s
+        self._clock = clock
         self._lock = threading.Lock()
+        registry.on_change.append(self._changed)
 
-    def serve(self, project_id: str, name: str, label: str
-              ) -> tuple[PromptVersion, RolloutRow | None, PromptVersion | None]:
+    def serve(self, project_id: str, name: str, label: str) -> Served:
         """The label's version, its running rollout (or None) and the candidate."""
+        key = (project_id, name, label)
+        kept = self._answers.get(key)
+        if kept is not None and self._clock() - kept[0] < self._max_age:
+            return kept[1]
+        generation = self._generation.get((project_id, name), 0)
+        started = self._clock()
+        served = self._read(project_id, name, label)
+        with self._lock:
+            if self._generation.get((project_id, name), 0) == generation:
+                self._answers[key] = (started, served)
+        return served
+
+    def _changed(self, project_id: str, name: str) -> None:
+        with self._lock:
+            self._generation[(project_id, name)] = \
+                self._generation.get((project_id, name), 0) + 1
+            for key in [k for k in self._answers if k[:2] == (project_id, name)]:
+                del self._answers[key]
+
+    def _read(self, project_id: str, name: str, label: str) -> Served:
         row = self._store.rows(_POINTERS, {"p": project_id, "n": name, "l": label})[0]
         if not row["latest"]:
             resolve([], [], name)  # NotFound, saying how to push one

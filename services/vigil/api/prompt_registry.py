@@ -16,7 +16,7 @@ to one of them (reads may go to any).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -59,6 +59,7 @@ class PromptRegistry:
         self._writer = writer
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self.on_change: list[Callable[[str, str], None]] = []  # (project, name) written
 
     # --- reads ---------------------------------------------------------------------
 
@@ -113,6 +114,7 @@ class PromptRegistry:
                                label, pointed, plan, by, _iso(now))
             self._writer.write(PROMPT_ROLLOUTS, [rollout_line(row)],
                                f"{project_id}:{name}:{label}#{row.seq}:{row.at}")
+            self._changed(project_id, name)
         log.info("prompt rollout " + ("started" if row.action == "start" else "changed"),
                  project_id=project_id, prompt=name, label=label, rollout_id=row.rollout_id,
                  control=row.control_version, candidate=row.candidate_version,
@@ -126,6 +128,7 @@ class PromptRegistry:
             row = plan_stop(self.rollouts(project_id, name, label), name, label, by, _iso(now))
             self._writer.write(PROMPT_ROLLOUTS, [rollout_line(row)],
                                f"{project_id}:{name}:{label}#{row.seq}:{row.at}")
+            self._changed(project_id, name)
         log.info("prompt rollout stopped", project_id=project_id, prompt=name, label=label,
                  rollout_id=row.rollout_id, by=by)
         return row
@@ -143,6 +146,7 @@ class PromptRegistry:
             version = PromptVersion(project_id, name, plan.version, content, commit_message,
                                     by, _iso(now), digest)
             self._write_version(version)
+            self._changed(project_id, name)
         log.info("prompt version pushed", project_id=project_id, prompt=name,
                  version=version.version, by=by)
         return version, True
@@ -168,10 +172,15 @@ class PromptRegistry:
             resolve(versions, moves, name)  # raises NotFound, saying what to do
         move = plan_move(versions, moves, name, label, target(moves), by, _iso(now), reason)
         self._write_move(move)
+        self._changed(project_id, name)
         log.info("prompt label moved", project_id=project_id, prompt=name, label=label,
                  from_version=move.from_version, to_version=move.to_version, by=by,
                  reason=reason)
         return move
+
+    def _changed(self, project_id: str, name: str) -> None:
+        for listener in self.on_change:
+            listener(project_id, name)
 
     @contextmanager
     def _serialized(self, project_id: str, name: str) -> Iterator[None]:
