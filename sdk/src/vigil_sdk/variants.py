@@ -10,6 +10,7 @@ whose attributes do not match the rollout's segment, stays on the label's versio
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 BUCKETS = 10_000
 
 
+@functools.lru_cache(maxsize=65_536)  # a pure function; the same users come back
 def bucket(rollout_id: str, unit_id: str) -> int:
     digest = hashlib.sha256(f"{rollout_id}\n{unit_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big") % BUCKETS
