@@ -9,7 +9,8 @@ overloaded"): the message says the limit and when to retry, trailer
 `vigil-retry-after-ms`), UNAVAILABLE (Kafka
 did not confirm; retry with the same event ids, they are stored once). With
 VIGIL_TLS_CERT_FILE/KEY_FILE the port serves TLS only. The standard health service reports
-SERVING only while Kafka is reachable; server reflection is on.
+SERVING only while Kafka is reachable; server reflection is on. The same port serves
+the PromptService (vigil.ingest.prompts), which answers from the read API.
 """
 
 from __future__ import annotations
