@@ -105,6 +105,7 @@ bench: $(STAMP)  ## measure everything and print the table vs the targets (see b
 	$(BIN)/python -m bench.scaling
 	$(BIN)/python -m bench.otlp
 	$(BIN)/python -m bench.sdk_overhead
+	$(BIN)/python -m bench.prompts
 	$(BIN)/python -m bench.judge_evaluators
 	$(BIN)/python -m bench.detectors
 	$(BIN)/python -m bench.analyzer

@@ -189,7 +189,11 @@ class Settings(BaseSettings):
         "endpoints. Required by ingest, enrich, judge, sink, analyze and notify (they refuse "
         "to start without it); `vigil up` keeps one in VIGIL_DATA_DIR/internal-token when "
         "unset; `vigil api` alone without it: internal endpoints off.")
-    api_url: str = Field("http://127.0.0.1:8700", description="Where the CLI finds the read API.")
+    api_url: str = Field("http://127.0.0.1:8700", description="Where the CLI finds the read API "
+                         "(and ingest, whose PromptService answers from it).")
+    prompt_fetch_timeout_s: float = Field(
+        5.0, gt=0, description="Longest wait of ingest's PromptService for the read API's "
+        "answer; past it the app gets UNAVAILABLE (the SDK serves its cached version).")
 
     # TLS
     tls_cert_file: Path | None = Field(

@@ -148,3 +148,60 @@ def test_errors_say_what_to_do(api: str, tmp_path: Path) -> None:
     assert wrong_key.exit_code == 1 and "VIGIL_API_KEY" in wrong_key.stderr
     down = vigil(f"http://127.0.0.1:{free_port()}", "list")
     assert down.exit_code == 1 and "cannot reach the read API" in down.stderr
+
+
+def test_rollout_status_and_stop(api: str, tmp_path: Path) -> None:
+    first, second = tmp_path / "v1.yaml", tmp_path / "v2.json"
+    first.write_text(V1)
+    second.write_text(json.dumps(V2))
+    vigil(api, "push", "returns", "--file", str(first))
+    vigil(api, "push", "returns", "--file", str(second))
+    no_label = vigil(api, "rollout", "returns", "production", "--to", "2", "--percent", "20")
+    assert no_label.exit_code == 1
+    assert "vigil prompts label returns VERSION production" in no_label.stderr
+    vigil(api, "label", "returns", "1", "production")
+    assert vigil(api, "rollout-status", "returns", "production").stdout.strip() == \
+        "returns: no rollout runs on production (version 1)"
+
+    started = vigil(api, "rollout", "returns", "production", "--to", "2", "--percent", "20",
+                    "--by", "session", "--segment", "plan=pro", "--segment", "region=eu",
+                    "--guard", "quality,errors", "--auto-promote")
+    assert started.exit_code == 0, started.stderr
+    assert started.stdout.strip() == (
+        "returns: production rolling out version 2 to 20% by session (control: version 1); "
+        "segment plan=pro region=eu; guards quality,errors; auto-promote")
+    changed = vigil(api, "rollout", "returns", "production", "--to", "2", "--percent", "50")
+    assert changed.stdout.strip() == ("returns: production rollout changed: version 2 to 50% "
+                                      "by user (control: version 1)")
+    status = vigil(api, "rollout-status", "returns", "production", key=READ).stdout
+    assert status.startswith("returns: production rolling out version 2 to 50% by user")
+    assert "rollout returns:production#1, since " in status
+    actions = [line.split()[1] for line in status.split("history:")[1].strip().splitlines()]
+    assert actions == ["change", "start"]
+
+    refused = vigil(api, "rollout-stop", "returns", "production", key=READ)
+    assert refused.exit_code == 1 and "--scope write" in refused.stderr
+    stopped = vigil(api, "rollout-stop", "returns", "production")
+    assert stopped.stdout.strip() == ("returns: rollout of version 2 on production stopped; "
+                                      "everyone gets version 1")
+    again = vigil(api, "rollout-stop", "returns", "production")
+    assert again.exit_code == 1 and "no rollout of 'returns' runs" in again.stderr
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    (["--by", "tenant"], "--by must be user or session"),
+    (["--segment", "plan"], "is not KEY=VALUE"),
+    (["--guard", "speed"], "unknown guard speed: the guards are quality"),
+])
+def test_rollout_arguments_are_checked_before_any_request(api: str, args: list[str],
+                                                          error: str) -> None:
+    result = vigil(api, "rollout", "any", "production", "--to", "2", "--percent", "5", *args)
+    assert result.exit_code == 2 and error in result.stderr
+
+
+def test_rollout_help_explains_the_options() -> None:
+    shown = CliRunner().invoke(app, ["prompts", "rollout", "--help"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0
+    for text in ("--to", "--percent", "--by", "--segment", "--guard", "--auto-promote",
+                 "rollout-stop"):
+        assert text in shown.stdout

@@ -60,7 +60,8 @@ READS = ["/v1/stats", "/v1/overview", "/v1/breakdown/model", "/v1/traces",
          "/v1/budgets", "/v1/alerts", "/v1/tickets", "/v1/tickets/ticket-alpha-1",
          "/v1/tickets/ticket-alpha-1/dataset", "/v1/drift/reports", "/v1/drift/features",
          "/v1/prompts", "/v1/prompts/greet", "/v1/prompts/greet/history",
-         "/v1/prompts/greet/diff"]
+         "/v1/prompts/greet/diff", "/v1/prompts/greet/rollouts/production",
+         "/v1/prompts/greet/delivery"]
 
 
 def test_every_read_route_is_listed_here(api: ApiServer) -> None:
@@ -68,7 +69,8 @@ def test_every_read_route_is_listed_here(api: ApiServer) -> None:
     gets = {p for p, ops in spec["paths"].items() if "get" in ops and p.startswith("/v1/")}
     filled = {p.replace("a-tr-0001", "{trace_id}").replace("a-sess-01", "{session_id}")
               .replace("ticket-alpha-1", "{ticket_id}").replace("/model", "/{dimension}")
-              .replace("/traffic", "/{metric}").replace("/greet", "/{name}") for p in READS}
+              .replace("/traffic", "/{metric}").replace("/greet", "/{name}")
+              .replace("/rollouts/production", "/rollouts/{label}") for p in READS}
     assert gets - filled == {"/v1/drift/reports/{report_id}/html"}
 
 

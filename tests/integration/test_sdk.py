@@ -164,3 +164,56 @@ def test_a_normal_run_stores_every_call_and_every_feedback(stack: Stack,
     assert (stored_call["input_tokens"], stored_call["output_tokens"]) == (3, 2)
     assert stored_call["app"] == "sdk-it"
     assert [f["kind"] for f in trace["feedback"]] == ["thumbs"]
+
+
+def test_a_call_made_with_a_fetched_prompt_is_stored_linked_to_it(stack: Stack,
+                                                                  tmp_path: Path) -> None:
+    """Push two versions, label one, roll the other out to everyone of a segment; the app
+    fetches through ingest, records with the compiled messages, and the stored traces
+    carry the prompt's name, version and variant without the app copying any id."""
+    import httpx
+
+    if not ingest_running(stack):
+        stack.start("ingest")
+
+    def post(path: str, body: dict[str, Any]) -> None:
+        answer = httpx.post(f"{stack.api_url}/v1/prompts{path}", json=body, timeout=60,
+                            headers={"authorization": f"Bearer {KEY_A}"})
+        assert answer.status_code in (200, 201), answer.text
+
+    for text in ("Where is order {{order_id}}?", "Order {{order_id}}: where is it?"):
+        post("/linked/versions", {"messages": [{"role": "user", "content": text}]})
+    post("/linked/labels/production", {"version": 1})
+    post("/linked/rollouts/production", {"to_version": 2, "percent": 100,
+                                         "segment": {"plan": ["pro"]}})
+    with VigilClient(KEY_A, stack.target, app="linked-app", spill_dir=tmp_path / "spill",
+                     prompt_timeout_s=60) as client:
+        pro = client.get_prompt("linked", user_id="u-pro", attributes={"plan": "pro"})
+        free = client.get_prompt("linked", user_id="u-free", attributes={"plan": "free"})
+        assert pro is not None and free is not None, client.stats()
+        assert (pro.version, pro.variant, free.version, free.variant) == (
+            2, "candidate", 1, "")
+        trace_ids = {}
+        for who, prompt in (("pro", pro), ("free", free)):
+            with client.llm_call(model="gpt-4o-mini", provider="openai",
+                                 prompt=prompt.compile(order_id=7)) as call:
+                call.completion = "It ships tomorrow."
+            trace_ids[who] = call.trace_id
+        assert client.flush(60)
+
+    def stored_call(trace_id: str) -> dict[str, Any] | None:
+        answer = httpx.get(f"{stack.api_url}/v1/traces/{trace_id}", timeout=10,
+                           headers={"authorization": f"Bearer {KEY_A}"})
+        return answer.json()["calls"][0] if answer.status_code == 200 else None
+
+    pro_call = wait_until(lambda: stored_call(trace_ids["pro"]), 120, "the pro call stored")
+    free_call = wait_until(lambda: stored_call(trace_ids["free"]), 120, "the free call stored")
+    assert (pro_call["prompt_template_id"], pro_call["prompt_template_version"]) == (
+        "linked", "2")
+    assert pro_call["attributes"]["vigil.prompt.variant"] == "candidate"
+    assert pro_call["attributes"]["vigil.prompt.rollout_id"] == "linked:production#1"
+    assert pro_call["attributes"]["vigil.prompt.label"] == "production"
+    assert (free_call["prompt_template_id"], free_call["prompt_template_version"]) == (
+        "linked", "1")
+    assert "vigil.prompt.variant" not in free_call["attributes"]
+    assert "Order 7: where is it?" in pro_call["prompt"]

@@ -9,6 +9,9 @@
         call.completion = llm(messages)
     openai_client = vigil.wrap_openai(OpenAI())
     vigil.submit_feedback(trace_id, "thumbs", True)
+    prompt = vigil.get_prompt("support", "production", user_id=user, fallback=messages)
+    openai_client.chat.completions.create(model=prompt.model, messages=prompt.compile(
+        order_id=42))   # the recorded call carries the prompt's name, version and variant
 
 Guarantees (details in :mod:`vigil_sdk.client` and docs/sdk.md):
 - never blocks the caller: a bounded queue and ``put_nowait``; a full queue drops
@@ -29,10 +32,11 @@ from vigil_sdk._version import __version__
 from vigil_sdk.capture import LLMCall, current_call
 from vigil_sdk.client import VigilClient, default_spill_dir
 from vigil_sdk.openai import wrap_openai
+from vigil_sdk.prompts import Prompt
 from vigil_sdk.stats import Stats
 
 # A library does not configure logging: the app decides where "vigil_sdk" goes.
 logging.getLogger("vigil_sdk").addHandler(logging.NullHandler())
 
-__all__ = ["LLMCall", "Stats", "VigilClient", "__version__", "current_call",
+__all__ = ["LLMCall", "Prompt", "Stats", "VigilClient", "__version__", "current_call",
            "default_spill_dir", "wrap_openai"]

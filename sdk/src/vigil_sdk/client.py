@@ -54,10 +54,14 @@ from vigil_sdk.items import (
     new_event_id,
     new_trace_id,
 )
+from vigil_sdk.prompt_cache import Delivery, PromptCache
+from vigil_sdk.prompts import Prompt as RegistryPrompt
+from vigil_sdk.prompts import fallback_prompt, origin_of
 from vigil_sdk.sampling import sampled_in
 from vigil_sdk.sender import Sender, SenderConfig
 from vigil_sdk.stats import Counters, Stats
 from vigil_sdk.transport import GrpcTransport, Transport
+from vigil_sdk.variants import variant
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -106,6 +110,9 @@ class VigilClient:
     trace. ``spill_dir`` defaults to ``$XDG_CACHE_HOME/vigil/spill/<hash of
     endpoint and key>`` (``~/.cache/...``); ``max_spill_bytes=0`` turns spilling off.
     ``transport`` replaces the gRPC connection (tests, custom transports).
+    Prompts (:meth:`get_prompt`): cached ``prompt_ttl_s``, a first fetch waits at most
+    ``prompt_timeout_s``; ``prompt_clock`` (monotonic seconds) drives the cache's TTL and
+    ``prompt_fetch(name, label)`` replaces the PromptService call (tests, simulations).
     TLS: ``tls=True`` or an ``https://host:port`` endpoint (system roots), plus
     ``root_certificates`` (PEM bytes or a PEM file path) for a private CA.
     """
@@ -117,9 +124,14 @@ class VigilClient:
                  max_spill_bytes: int = 256 * MIB, sample_rate: float = 1.0,
                  timeout_s: float = 5.0, tls: bool = False,
                  root_certificates: bytes | str | os.PathLike[str] | None = None,
-                 transport: Transport | None = None) -> None:
+                 transport: Transport | None = None, prompt_ttl_s: float = 60.0,
+                 prompt_timeout_s: float = 2.0,
+                 prompt_clock: Callable[[], float] = time.monotonic,
+                 prompt_fetch: Callable[[str, str], Delivery] | None = None) -> None:
         _check_settings(max_queue, batch_size, flush_interval_s, max_spill_bytes, sample_rate,
                         timeout_s)
+        if prompt_ttl_s <= 0 or prompt_timeout_s <= 0:
+            raise ValueError("prompt_ttl_s and prompt_timeout_s must be positive")
         self._counters = Counters()
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max_queue)
         self._sample_rate = float(sample_rate)
@@ -136,6 +148,11 @@ class VigilClient:
             endpoint, api_key, tls=tls, timeout_s=timeout_s,
             root_certificates=_pem(root_certificates))
         self._sender = Sender(self._queue, transport, self._counters, config)
+        self._prompt_settings = (endpoint, api_key, tls, _pem(root_certificates), prompt_ttl_s,
+                                 prompt_timeout_s, prompt_clock, prompt_fetch)
+        self._prompt_cache: PromptCache | None = None
+        self._prompt_fetcher: Any = None
+        self._prompt_lock = threading.Lock()
         self._sender.start()
         self._at_exit = functools.partial(_close_at_exit, weakref.ref(self))
         atexit.register(self._at_exit)
@@ -153,7 +170,8 @@ class VigilClient:
                prompt_template_id: str = "", prompt_template_version: str = "",
                params: Mapping[str, Any] | None = None,
                attributes: Mapping[str, Any] | None = None,
-               event_id: str | None = None) -> str | None:
+               event_id: str | None = None,
+               prompt_template: RegistryPrompt | None = None) -> str | None:
         """Record one LLM call; return its event id, or None if it was not kept.
 
         ``prompt``: a str (one user message) or messages as {role, content, name}
@@ -163,7 +181,11 @@ class VigilClient:
         set). ``params``: temperature, top_p, max_tokens, stop, response_format,
         seed (other scalar ones become ``param.<name>`` attributes). Token counts
         left unset are estimated by Vigil. ``trace_id`` and ``event_id`` are
-        generated when missing. Returns at once; never raises.
+        generated when missing. ``prompt_template``: the :class:`Prompt` from
+        ``get_prompt`` the call used; without it, a ``prompt`` that ``Prompt.compile()``
+        returned links the event the same way (its name and version become
+        ``prompt_template_id``/``_version`` unless given, its label, rollout variant and
+        rollout id the attributes ``vigil.prompt.*``). Returns at once; never raises.
         """
         if self._closed:
             self._counters.drop(reasons.CLOSED)
@@ -177,6 +199,12 @@ class VigilClient:
             event_id = new_event_id()
         if end is None:
             end = time.time()
+        used = prompt_template or origin_of(prompt)
+        if used is not None:
+            name, version, linked = used.link()
+            prompt_template_id = prompt_template_id or name
+            prompt_template_version = prompt_template_version or version
+            attributes = {**linked, **(attributes or {})}
         if prompt is not None and not isinstance(prompt, str):
             prompt = tuple(prompt)  # the app may append to its list after the call
         item = PendingTrace(
@@ -245,6 +273,73 @@ class VigilClient:
 
         return wrap_openai(openai_client, self, **fields)
 
+    # --- prompts ------------------------------------------------------------------------
+
+    def get_prompt(self, name: str, label: str = "production", *, fallback: Any = None,
+                   user_id: str = "", session_id: str = "",
+                   attributes: Mapping[str, Any] | None = None) -> RegistryPrompt | None:
+        """The prompt `label` of `name` points at, from Vigil's registry, as this caller
+        gets it: while a rollout runs on the label, the candidate version for the users
+        (or sessions, as the rollout splits) that fall in its share and match its segment
+        (matched against `attributes`, e.g. ``{"plan": "pro"}``); the same user always
+        gets the same version.
+
+        Cached per (name, label) for ``prompt_ttl_s`` (60 s) and refreshed in the
+        background before it expires; while the server is down or slow the cached
+        version is served (``stats().prompts["stale"]``). The first call for a name and
+        label waits for the server at most ``prompt_timeout_s``; if it never answered,
+        `fallback` (messages as {role, content} dicts, a text template, or a Prompt) is
+        returned as a Prompt with ``is_fallback`` True and version 0, or None without
+        one. Never raises.
+        """
+        try:
+            delivery, how = self._prompts().get(name, label)
+            self._counters.prompt(how)
+            if delivery is None:
+                chosen = fallback_prompt(name, label, fallback)
+                self._counters.prompt("fallback" if chosen is not None else "none")
+                return chosen
+            rollout = delivery.rollout
+            if rollout is not None:
+                side = variant(rollout.rollout_id, rollout.percent, rollout.split_by,
+                               rollout.segment, user_id, session_id, attributes or {})
+                if side:
+                    content = rollout.candidate if side == "candidate" else delivery.prompt
+                    return RegistryPrompt(content, label, side, rollout.rollout_id)
+            return RegistryPrompt(delivery.prompt, label)
+        except Exception as exc:
+            self._counters.note_error(exc)
+            try:
+                return fallback_prompt(name, label, fallback)
+            except Exception:
+                return None
+
+    def _prompts(self) -> PromptCache:
+        """The prompt cache, with its gRPC channel opened on the first get_prompt."""
+        if self._prompt_cache is not None:
+            return self._prompt_cache
+        from vigil_sdk.prompt_transport import GrpcPromptFetcher
+
+        with self._prompt_lock:
+            if self._prompt_cache is None:
+                endpoint, key, tls, roots, ttl_s, timeout_s, clock, fetch = \
+                    self._prompt_settings
+                refresh = fetch
+                if fetch is None:
+                    fetcher = GrpcPromptFetcher(endpoint, key, tls=tls, timeout_s=timeout_s,
+                                                root_certificates=roots)
+                    self._prompt_fetcher = fetcher
+                    fetch = fetcher.fetch
+                    refresh = functools.partial(fetcher.fetch, wait_for_ready=True)
+                self._prompt_cache = PromptCache(fetch, ttl_s=ttl_s, retry_s=min(5.0, ttl_s),
+                                                 clock=clock, on_error=self._prompt_failed,
+                                                 refresh_fetch=refresh)
+        return self._prompt_cache
+
+    def _prompt_failed(self, exc: BaseException) -> None:
+        self._counters.prompt("fetch_error")
+        self._counters.note_error(exc)
+
     # --- lifecycle ----------------------------------------------------------------------
 
     def stats(self) -> Stats:
@@ -276,6 +371,8 @@ class VigilClient:
         drained = self.flush(timeout_s)
         self._sender.stop()
         self._sender.join(max(0.2, deadline - time.monotonic()))
+        if self._prompt_fetcher is not None:
+            self._prompt_fetcher.close()
         atexit.unregister(self._at_exit)
         return bool(drained) and not self._sender.is_alive()
 

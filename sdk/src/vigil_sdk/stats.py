@@ -39,6 +39,10 @@ class Stats:
     queued: int  # waiting in the queue right now
     last_error: str | None  # latest bad argument or unexpected internal error
     collector_up: bool | None  # None until the first answer
+    # get_prompt(): hit (cached, fresh), stale (cached, older than the TTL: the server did
+    # not answer a refresh yet), fetched (first fetch), fallback (the app's fallback, never
+    # fetched), none (no fallback either: None returned), fetch_error (failed fetches)
+    prompts: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def dropped_total(self) -> int:
@@ -59,6 +63,7 @@ class Counters:
     last_error: str | None = None
     collector_up: bool | None = None
     dropped: dict[str, int] = field(default_factory=dict)
+    prompts: dict[str, int] = field(default_factory=dict)
     lock: threading.Condition = field(default_factory=threading.Condition)
 
     def add_recorded(self) -> None:
@@ -74,6 +79,10 @@ class Counters:
                 self.last_error = _describe(error)
             if settles:
                 self._settle(n)
+
+    def prompt(self, outcome: str) -> None:
+        with self.lock:
+            self.prompts[outcome] = self.prompts.get(outcome, 0) + 1
 
     def note_error(self, error: BaseException | str) -> None:
         with self.lock:
@@ -129,6 +138,7 @@ class Counters:
                 dropped=MappingProxyType(dict(self.dropped)), spilled=self.spilled,
                 replayed=self.replayed, queued=queued, last_error=self.last_error,
                 collector_up=self.collector_up,
+                prompts=MappingProxyType(dict(self.prompts)),
             )
 
 

@@ -25,6 +25,7 @@ from vigil.api.filters import SLICE_COLUMNS as SLICES
 from vigil.api.filters import Slice, TimeWindow, base_params, in_window
 from vigil.api.internal import internal_router
 from vigil.api.prompt_registry import PromptRegistry
+from vigil.api.prompt_rollouts import rollouts_router
 from vigil.api.prompts import prompts_router
 from vigil.api.store_writes import store_writes_router
 from vigil.api.tickets import tickets_router
@@ -80,6 +81,7 @@ def create_app(store: Store, keyring: KeyRing, internal_token: str = "",
     app.include_router(budgets_router(store, budgets))
     registry = PromptRegistry(store, writer)
     app.include_router(prompts_router(registry))
+    app.include_router(rollouts_router(registry, store))
 
     @app.exception_handler(ClickHouseError)
     def store_failed(request: Request, exc: ClickHouseError) -> JSONResponse:

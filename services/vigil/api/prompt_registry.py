@@ -16,15 +16,17 @@ to one of them (reads may go to any).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from vigil.api.rollout_rows import rollout_line, rollout_row
 from vigil.core.prompt_history import (
     PushPlan,
+    current_labels,
     plan_move,
     plan_push,
     resolve,
@@ -37,9 +39,15 @@ from vigil.core.prompts import (
     PromptContent,
     PromptVersion,
 )
+from vigil.core.rollouts import RolloutPlan, RolloutRow, plan_rollout, plan_stop
 from vigil.runtime.logs import get_logger
 from vigil.store.client import Store
-from vigil.store.tables import PROMPT_LABEL_MOVES, PROMPT_VERSIONS, table_line
+from vigil.store.tables import (
+    PROMPT_LABEL_MOVES,
+    PROMPT_ROLLOUTS,
+    PROMPT_VERSIONS,
+    table_line,
+)
 from vigil.store.writer import StoreWriter
 
 log = get_logger(__name__)
@@ -51,6 +59,7 @@ class PromptRegistry:
         self._writer = writer
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self.on_change: list[Callable[[str, str], None]] = []  # (project, name) written
 
     # --- reads ---------------------------------------------------------------------
 
@@ -82,7 +91,47 @@ class PromptRegistry:
             "AND name = {n:String} ORDER BY seq LIMIT 1 BY seq", {"p": project_id, "n": name})
         return [_move(r) for r in rows]
 
+    def rollouts(self, project_id: str, name: str, label: str | None = None
+                 ) -> list[RolloutRow]:
+        """The rollout rows of a prompt (of one label), oldest first."""
+        only_label = "AND label = {l:String} " if label is not None else ""
+        rows = self._store.rows(
+            "SELECT * EXCEPT (stored_at) FROM prompt_rollouts WHERE project_id = {p:String} "
+            f"AND name = {{n:String}} {only_label}ORDER BY label, seq LIMIT 1 BY label, seq",
+            {"p": project_id, "n": name, "l": label or ""})
+        return [rollout_row(r) for r in rows]
+
     # --- writes (serialized per project and name) -------------------------------------
+
+    def start_rollout(self, project_id: str, name: str, label: str, plan: RolloutPlan,
+                      by: str, now: datetime | None = None) -> RolloutRow:
+        """Start a rollout of `label` to the plan's candidate, or change the running one."""
+        with self._serialized(project_id, name):
+            versions = self.versions(project_id, name)
+            resolve(versions, [], name, version=plan.candidate_version)  # NotFound if absent
+            pointed = current_labels(self.moves(project_id, name)).get(label)
+            row = plan_rollout(self.rollouts(project_id, name, label), project_id, name,
+                               label, pointed, plan, by, _iso(now))
+            self._writer.write(PROMPT_ROLLOUTS, [rollout_line(row)],
+                               f"{project_id}:{name}:{label}#{row.seq}:{row.at}")
+            self._changed(project_id, name)
+        log.info("prompt rollout " + ("started" if row.action == "start" else "changed"),
+                 project_id=project_id, prompt=name, label=label, rollout_id=row.rollout_id,
+                 control=row.control_version, candidate=row.candidate_version,
+                 percent=row.percent, split_by=row.split_by, by=by)
+        return row
+
+    def stop_rollout(self, project_id: str, name: str, label: str, by: str,
+                     now: datetime | None = None) -> RolloutRow:
+        """Stop the running rollout of `label`: everyone gets the label's version again."""
+        with self._serialized(project_id, name):
+            row = plan_stop(self.rollouts(project_id, name, label), name, label, by, _iso(now))
+            self._writer.write(PROMPT_ROLLOUTS, [rollout_line(row)],
+                               f"{project_id}:{name}:{label}#{row.seq}:{row.at}")
+            self._changed(project_id, name)
+        log.info("prompt rollout stopped", project_id=project_id, prompt=name, label=label,
+                 rollout_id=row.rollout_id, by=by)
+        return row
 
     def push(self, project_id: str, name: str, content: PromptContent, commit_message: str,
              by: str, now: datetime | None = None) -> tuple[PromptVersion, bool]:
@@ -97,6 +146,7 @@ class PromptRegistry:
             version = PromptVersion(project_id, name, plan.version, content, commit_message,
                                     by, _iso(now), digest)
             self._write_version(version)
+            self._changed(project_id, name)
         log.info("prompt version pushed", project_id=project_id, prompt=name,
                  version=version.version, by=by)
         return version, True
@@ -122,10 +172,15 @@ class PromptRegistry:
             resolve(versions, moves, name)  # raises NotFound, saying what to do
         move = plan_move(versions, moves, name, label, target(moves), by, _iso(now), reason)
         self._write_move(move)
+        self._changed(project_id, name)
         log.info("prompt label moved", project_id=project_id, prompt=name, label=label,
                  from_version=move.from_version, to_version=move.to_version, by=by,
                  reason=reason)
         return move
+
+    def _changed(self, project_id: str, name: str) -> None:
+        for listener in self.on_change:
+            listener(project_id, name)
 
     @contextmanager
     def _serialized(self, project_id: str, name: str) -> Iterator[None]:

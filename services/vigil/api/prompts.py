@@ -65,7 +65,7 @@ def prompts_router(registry: PromptRegistry) -> APIRouter:
              label: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None
              ) -> dict[str, Any]:
         """One version: by number, by label (`latest`: the newest) or the newest."""
-        with _answers():
+        with registry_answers():
             versions = registry.versions(project_id, name)
             moves = registry.moves(project_id, name)
             found = resolve(versions, moves, name, version=version, label=label)
@@ -78,7 +78,7 @@ def prompts_router(registry: PromptRegistry) -> APIRouter:
     def history(name: Name, project_id: Project) -> dict[str, Any]:
         """Every version (newest first, without content), the labels now, and every label
         move (newest first: who moved which label from where to where, and when)."""
-        with _answers():
+        with registry_answers():
             versions = registry.versions(project_id, name)
             moves = registry.moves(project_id, name)
             resolve(versions, moves, name)
@@ -94,7 +94,7 @@ def prompts_router(registry: PromptRegistry) -> APIRouter:
                       to_version: VersionNumber = None) -> dict[str, Any]:
         """What changed between two versions (default: the newest against the one before):
         model and parameters (field, from, to) and a unified diff of messages or template."""
-        with _answers():
+        with registry_answers():
             versions = registry.versions(project_id, name)
             moves = registry.moves(project_id, name)
             b = resolve(versions, moves, name, version=to_version)
@@ -108,7 +108,7 @@ def prompts_router(registry: PromptRegistry) -> APIRouter:
              body: Annotated[PushRequest, Body()]) -> dict[str, Any]:
         """Push content as the next version (201); identical to the newest version: no
         new version (200, `created` false)."""
-        with _answers():
+        with registry_answers():
             content = parse_content(body.model_dump(exclude={"message"}, exclude_none=True))
             version, created = registry.push(who.project, name, content, body.message,
                                              who.label)
@@ -120,7 +120,7 @@ def prompts_router(registry: PromptRegistry) -> APIRouter:
     def move(name: Name, label: Label, who: Writer,
              body: Annotated[LabelRequest, Body()]) -> dict[str, Any]:
         """Point a label at a version; the move is recorded (who, when, from, to)."""
-        with _answers():
+        with registry_answers():
             check_label(label)
             done = registry.move_label(who.project, name, label, body.version, who.label)
         return {"name": name, **done.to_json()}
@@ -128,7 +128,7 @@ def prompts_router(registry: PromptRegistry) -> APIRouter:
     @router.post("/{name}/labels/{label}/rollback")
     def rollback(name: Name, label: Label, who: Writer) -> dict[str, Any]:
         """Point a label back at the version it pointed at before its last move."""
-        with _answers():
+        with registry_answers():
             check_label(label)
             done = registry.rollback(who.project, name, label, who.label)
         return {"name": name, **done.to_json()}
@@ -137,7 +137,7 @@ def prompts_router(registry: PromptRegistry) -> APIRouter:
 
 
 @contextmanager
-def _answers() -> Iterator[None]:
+def registry_answers() -> Iterator[None]:
     """The registry's refusals as HTTP answers with the reason."""
     try:
         yield

@@ -9,7 +9,8 @@ overloaded"): the message says the limit and when to retry, trailer
 `vigil-retry-after-ms`), UNAVAILABLE (Kafka
 did not confirm; retry with the same event ids, they are stored once). With
 VIGIL_TLS_CERT_FILE/KEY_FILE the port serves TLS only. The standard health service reports
-SERVING only while Kafka is reachable; server reflection is on.
+SERVING only while Kafka is reachable; server reflection is on. The same port serves
+the PromptService (vigil.ingest.prompts), which answers from the read API.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import grpc
+import httpx
 from aiohttp import web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
@@ -35,6 +37,7 @@ from vigil.ingest.decoding import DecodeGuard
 from vigil.ingest.guard import abort_overloaded, admit, authenticate
 from vigil.ingest.otlp_logs_receiver import OTLP_LOGS_SERVICE_NAME, OtlpLogsServicer, masker
 from vigil.ingest.otlp_receiver import OTLP_SERVICE_NAME, OtlpTraceServicer, http_app
+from vigil.ingest.prompts import PROMPT_SERVICE_NAME, add_prompt_service, registry_client
 from vigil.ingest.publisher import IngestOverloaded, KafkaUnavailable, TracePublisher
 from vigil.runtime.logs import get_logger
 from vigil.runtime.metrics import INGEST_ACK_SECONDS, INGEST_EVENTS
@@ -208,10 +211,12 @@ def events_limiter(settings: Settings) -> RateLimiter:
 
 
 async def start_server(settings: Settings, keyring: KeyRing, publisher: TracePublisher,
-                       listen: str | None = None, limiter: RateLimiter | None = None
+                       listen: str | None = None, limiter: RateLimiter | None = None,
+                       prompt_api: httpx.AsyncClient | None = None
                        ) -> tuple[grpc.aio.Server, int, HealthServicer]:
     """Start the server on `listen` (port 0 picks a free one); return it and its port.
-    TLS only when settings has a certificate."""
+    TLS only when settings has a certificate. `prompt_api` is the read API client of
+    the PromptService (default: one on VIGIL_API_URL)."""
     server = grpc.aio.server(interceptors=[DecodeGuard()], options=[
         ("grpc.max_receive_message_length", settings.max_request_bytes),
         ("grpc.max_send_message_length", settings.max_request_bytes),
@@ -226,10 +231,11 @@ async def start_server(settings: Settings, keyring: KeyRing, publisher: TracePub
     logs_service_pb2_grpc.add_LogsServiceServicer_to_server(
         OtlpLogsServicer(keyring, limiter, publisher, servicer.limits.max_json_depth,
                          masker(settings), settings.max_batch_events), server)
+    add_prompt_service(server, keyring, prompt_api or registry_client(settings))
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
-        (SERVICE_NAME, OTLP_SERVICE_NAME, OTLP_LOGS_SERVICE_NAME,
+        (SERVICE_NAME, OTLP_SERVICE_NAME, OTLP_LOGS_SERVICE_NAME, PROMPT_SERVICE_NAME,
          health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
@@ -284,7 +290,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     keyring = KeyRing.from_settings(settings)
     limiter = events_limiter(settings)
     publisher = TracePublisher(settings)
-    server, port, health = await start_server(settings, keyring, publisher, limiter=limiter)
+    prompt_api = registry_client(settings)
+    server, port, health = await start_server(settings, keyring, publisher, limiter=limiter,
+                                              prompt_api=prompt_api)
     watcher = asyncio.create_task(watch_kafka(publisher, health))
     log.info("ingest listening", port=port, address=settings.ingest_listen,
              otlp_grpc="same port", tls=settings.tls)
@@ -297,5 +305,6 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         await otlp_http.cleanup()
     await server.stop(grace=10)
     watcher.cancel()
+    await prompt_api.aclose()
     await publisher.close()
     log.info("ingest stopped")

@@ -14,11 +14,13 @@ import yaml
 
 from vigil.core.prompt_history import render_diff
 from vigil.core.prompts import PromptError, parse_content
+from vigil.core.rollouts import SPLITS, check_guards, parse_segment
 from vigil.launch.api_client import call_api
 from vigil.settings import DEMO_API_KEY
 
 prompts_app = typer.Typer(
-    help="The prompt registry: push versions, show, diff, move labels, roll back.",
+    help="The prompt registry: push versions, show, diff, move labels, roll back, and roll "
+    "a version out to a share of the traffic.",
     no_args_is_help=True)
 KeyOption = Annotated[str, typer.Option(envvar="VIGIL_API_KEY", help=(
     "API key of the project (scope write to push, label and roll back)."))]
@@ -111,6 +113,91 @@ def history(name: str, key: KeyOption = DEMO_API_KEY) -> None:
     for m in h["moves"]:
         typer.echo(f"  {m['at']}  {m['label']:<16} {_from(m)} -> {m['to_version']:<5} "
                    f"by {m['by']}{' (rollback)' if m['reason'] == 'rollback' else ''}")
+
+
+@prompts_app.command("rollout")
+def rollout(
+    name: str, label: str,
+    to: Annotated[int, typer.Option("--to", help="The candidate version.")],
+    percent: Annotated[float, typer.Option("--percent", min=0, max=100, help=(
+        "Share of the label's traffic (0-100) that gets the candidate."))],
+    by: Annotated[str, typer.Option("--by", help=(
+        "Unit of the split: user (the user_id the app passes to get_prompt) or session "
+        "(its session_id). A unit keeps its variant for the rollout's life."))] = "user",
+    segment: Annotated[list[str] | None, typer.Option("--segment", help=(
+        "KEY=VALUE (repeatable): only callers whose get_prompt attributes match enter the "
+        "split, e.g. --segment plan=pro --segment region=eu; a key given twice accepts "
+        "either value."))] = None,
+    guard: Annotated[str, typer.Option("--guard", help=(
+        "Comma-separated guards to record: quality, errors, latency, cost."))] = "",
+    auto_promote: Annotated[bool, typer.Option("--auto-promote", help=(
+        "Record that the label should move to the candidate once the guards see no "
+        "regression."))] = False,
+    key: KeyOption = DEMO_API_KEY) -> None:
+    """Roll VERSION out to PERCENT of LABEL's traffic (the rest keeps the label's version).
+
+    Run it again with the same --to to change the percent, segment or guards; stop it with
+    `vigil prompts rollout-stop NAME LABEL`.
+    """
+    if by not in SPLITS:
+        typer.echo(f"--by must be user or session, not {by!r}", err=True)
+        raise typer.Exit(2)
+    try:
+        parsed = parse_segment(segment or [])
+        guards = check_guards([g.strip() for g in guard.split(",") if g.strip()])
+    except PromptError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    r = _call("POST", f"/v1/prompts/{name}/rollouts/{label}", key, json={
+        "to_version": to, "percent": percent, "by": by,
+        "segment": {k: list(v) for k, v in parsed.items()}, "guards": list(guards),
+        "auto_promote": auto_promote})
+    verb = "rolling out" if r["action"] == "start" else "rollout changed:"
+    typer.echo(f"{name}: {label} {verb} version {r['candidate_version']} to "
+               f"{_percent(r['percent'])} by {r['by']} (control: version "
+               f"{r['control_version']}){_rollout_details(r)}")
+
+
+@prompts_app.command("rollout-status")
+def rollout_status(name: str, label: str, key: KeyOption = DEMO_API_KEY) -> None:
+    """The running rollout of LABEL and its history (starts, changes, stops)."""
+    s = _call("GET", f"/v1/prompts/{name}/rollouts/{label}", key)
+    r = s["rollout"]
+    if r is None:
+        typer.echo(f"{name}: no rollout runs on {label} (version {s['label_version']})")
+    else:
+        typer.echo(f"{name}: {label} rolling out version {r['candidate_version']} to "
+                   f"{_percent(r['percent'])} by {r['by']} (control: version "
+                   f"{r['control_version']}){_rollout_details(r)}\n  rollout "
+                   f"{r['rollout_id']}, since {r['at']}")
+    if s["history"]:
+        typer.echo("\nhistory:")
+    for h in s["history"]:
+        typer.echo(f"  {h['at']}  {h['action']:<6} v{h['candidate_version']:<5} "
+                   f"{_percent(h['percent']):>7}  by {h['changed_by']}")
+
+
+@prompts_app.command("rollout-stop")
+def rollout_stop(name: str, label: str, key: KeyOption = DEMO_API_KEY) -> None:
+    """Stop the rollout of LABEL: everyone gets the label's version again."""
+    r = _call("POST", f"/v1/prompts/{name}/rollouts/{label}/stop", key)
+    typer.echo(f"{name}: rollout of version {r['candidate_version']} on {label} stopped; "
+               f"everyone gets version {r['control_version']}")
+
+
+def _percent(value: float) -> str:
+    return f"{value:g}%"
+
+
+def _rollout_details(r: dict[str, Any]) -> str:
+    parts = []
+    if r["segment"]:
+        parts.append("segment " + " ".join(f"{k}={'|'.join(v)}" for k, v in r["segment"].items()))
+    if r["guards"]:
+        parts.append(f"guards {','.join(r['guards'])}")
+    if r["auto_promote"]:
+        parts.append("auto-promote")
+    return f"; {'; '.join(parts)}" if parts else ""
 
 
 def _from(move: dict[str, Any]) -> str:

@@ -133,6 +133,12 @@ PROMPT_LABEL_MOVES = _spec(
     project_id=_STR, name=_STR, seq=_INT, move_id=_STR, moved_at=_STR, label=_STR,
     from_version=_INT, to_version=_INT, moved_by=_STR, reason=_STR,
 )
+PROMPT_ROLLOUTS = _spec(
+    "prompt_rollouts", "row_id", "at", {"at"},
+    project_id=_STR, name=_STR, label=_STR, seq=_INT, row_id=_STR, rollout_id=_STR,
+    action=_STR, at=_STR, control_version=_INT, candidate_version=_INT, percent=_NUM,
+    split_by=_STR, segment=_STR, guards=(list,), auto_promote=_BOOL, changed_by=_STR,
+)
 """The prompt registry's tables: written by the read API's prompt routes through the
 store owner's writer (vigil.api.prompt_registry), never by a sink."""
 TRACE_COLUMNS = TRACES.columns
