@@ -31,6 +31,7 @@ from vigil.events.validate import (
     validate_feedback,
     validate_trace,
 )
+from vigil.launch.import_json import fast_trace
 from vigil_protos.v1 import events_pb2 as pb
 
 JSON_EXPANSION = 4  # a JSON line may spell an event in this many times its protobuf bytes
@@ -93,9 +94,11 @@ def _only(doc: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def _trace(doc: dict[str, Any], limits: Limits, now: datetime) -> pb.TraceEvent:
-    event = pb.TraceEvent()
     try:
-        json_format.ParseDict(doc, event)
+        event = fast_trace(doc)
+        if event is None:
+            event = pb.TraceEvent()
+            json_format.ParseDict(doc, event)
     except (json_format.ParseError, ValueError, TypeError) as exc:
         raise LineRefused(f"not a vigil.v1.TraceEvent: {exc}") from exc
     if violation := validate_trace(event, limits, now):

@@ -102,7 +102,9 @@ class Importer:
         enriched = enrich(event, self._enrich)
         enriched.raw_partition, enriched.raw_offset = -1, number
         record = enriched_record(enriched)
-        self._pending.traces.append(table_line(TRACES, orjson.dumps(record), record))
+        # built by the enrich stage's own functions: no need of the sink's check of a payload
+        self._pending.traces.append(Line(orjson.dumps(record), record["project_id"],
+                                         record["event_id"], record["start_time"]))
         self._pending.records.append(record)
         if record["trace_id"] not in self._known:
             self._known[record["trace_id"]] = {k: record[k] for k in SLICE_KEYS}
@@ -127,7 +129,8 @@ class Importer:
         p, self._pending = self._pending, _Pending()
         judged = self._runner.run(self._judge.judge_records(p.records)) if p.records else []
         self._judge.flush_counts()  # sampling counts are not stored by an import
-        judged_lines = [table_line(SCORES, orjson.dumps(r), r) for r in judged]
+        judged_lines = [Line(orjson.dumps(r), r["project_id"], r["score_id"],
+                             r["trace_start_time"]) for r in judged]
         self.report.judged += len(judged_lines)
         self._write(TRACES, p.traces)
         self._write(SCORES, judged_lines + p.scores)
