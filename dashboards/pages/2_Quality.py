@@ -15,6 +15,7 @@ from common import fetch, line, page, series, table
 
 api, f = page("Quality")
 
+DEMO_JUDGE_PREFIX = "[demo judge"  # how the demo's stand-in judge starts its rationales
 METRICS = {"score": "Judge score", "thumbs_up": "Thumbs up share",
            "error_rate": "Error rate", "latency": "Latency (ms)", "cost": "Cost per call"}
 
@@ -26,6 +27,12 @@ if not evaluators:
             "Widen the time range or clear the filters.")
 else:
     st.subheader("Evaluators")
+    demo_judged = sorted({r["evaluator"] for r in scores.get("lowest") or []
+                          if str(r.get("rationale", "")).startswith(DEMO_JUDGE_PREFIX)})
+    if demo_judged:
+        st.info(f"Demo: {', '.join(demo_judged)} scores come from the demo's stand-in judge "
+                "(`vigil demo-judge`, a heuristic, not an LLM). Set VIGIL_JUDGE_LLM_BASE_URL "
+                "to judge with a real model.", icon=":material/science:")
     st.dataframe(table(evaluators, ["evaluator", "judgments", "errors", "mean_score",
                                     "p10_score"], zone=f.zone), hide_index=True, width="stretch")
     names = [e["evaluator"] for e in evaluators]

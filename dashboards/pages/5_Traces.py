@@ -1,5 +1,6 @@
-"""Trace explorer: search and filter calls, page through them, open one trace with its
-scores and feedback, and read the whole conversation of its session."""
+"""Trace explorer: search and filter calls, page through them, open one trace as a chat
+(roles, tool calls, masked PII) with its spans as a tree, scores and feedback, and read
+the whole conversation of its session in order."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from chat import show_chat, span_table
 from clock import stamp
 from common import START_HINT, fetch, page, table
+from conversation import Turn, call_turns, session_turns, span_rows
+
+DEMO_JUDGE = "vigil-demo-judge"
 
 api, f = page("Traces")
 ss = st.session_state
@@ -64,40 +69,62 @@ ids = list(dict.fromkeys(t["trace_id"] for t in traces))
 chosen = st.selectbox("Open trace", ids, key="vigil_trace_pick")
 detail = fetch(api.trace, chosen)
 calls = detail.get("calls") or []
+
+
 st.subheader(f"Trace {chosen}")
+st.code(chosen, language=None)  # a copy button for the id
 for call in calls:
     latency, cost = float(call.get("latency_ms") or 0), float(call.get("total_cost") or 0)
-    head = f"{call.get('model')} · {call.get('status')} · {latency:,.0f} ms · ${cost:.5f}"
-    with st.expander(head, expanded=len(calls) == 1):
-        st.markdown("**Prompt**")
-        st.code(call.get("prompt") or "", language=None, wrap_lines=True)
-        st.markdown("**Completion**")
-        st.code(call.get("completion") or call.get("error_message") or "", language=None,
-                wrap_lines=True)
+    with st.container(border=True):
+        st.markdown(f"**{call.get('app')} · {call.get('model')}** · {call.get('status')} · "
+                    f"{latency:,.0f} ms · \\${cost:.5f} · {stamp(call['start_time'], f.zone)}"
+                    + (f" · prompt {call['prompt_template_id']} "
+                       f"{call.get('prompt_template_version', '')}"
+                       if call.get("prompt_template_id") else ""))
+        show_chat(call_turns(call))
+        if call.get("tool_definitions"):
+            with st.expander(f"Tools offered ({len(call['tool_definitions'])})"):
+                st.json(call["tool_definitions"], expanded=False)
+
+spans = span_rows(detail.get("spans") or [])
+st.markdown(f"**Spans ({len(spans)})**")
+if spans:
+    span_table(spans)
+else:
+    st.caption("No OpenTelemetry spans for this trace.")
 for name, empty in (("scores", "Not judged: the judge scores a sample of traces."),
-                    ("feedback", "No user feedback on this trace."),
-                    ("spans", "No OpenTelemetry spans for this trace.")):
+                    ("feedback", "No user feedback on this trace.")):
     rows = detail.get(name) or []
     st.markdown(f"**{name.capitalize()} ({len(rows)})**")
     if rows:
         st.dataframe(table(rows, zone=f.zone), hide_index=True, width="stretch")
     else:
         st.caption(empty)
+if any(str(r.get("judge_model", "")).startswith(DEMO_JUDGE) for r in detail.get("scores") or []):
+    st.caption(f"Scores by `{DEMO_JUDGE}` come from the demo's stand-in judge: a heuristic, "
+               "not an LLM.")
 
 session = next((c.get("session_id") for c in calls if c.get("session_id")), "")
 if session:
     st.subheader(f"Session {session}")
+    st.code(session, language=None)
     convo = fetch(api.session, session)
-    scored = {s["trace_id"]: s for s in convo.get("scores", [])}
-    for call in convo.get("calls", []):
-        with st.chat_message("user"):
-            st.write(call.get("prompt") or "")
-        with st.chat_message("assistant"):
-            st.write(call.get("completion") or f"(error) {call.get('error_message', '')}")
-            s = scored.get(call["trace_id"])
-            st.caption(f"{stamp(call['start_time'], f.zone)} · {call.get('model')}"
-                       + (f" · {s['evaluator']} {s['score']}" if s else "")
-                       + (" · this trace" if call["trace_id"] == chosen else ""))
+    scored: dict[str, list[str]] = {}
+    for s in convo.get("scores", []):
+        if s.get("score") is not None:
+            scored.setdefault(s["trace_id"], []).append(f"{s['evaluator']} {s['score']:.2f}")
+
+    def about(turn: Turn) -> str:
+        meta = turn.meta
+        if not meta.get("trace_id"):
+            return ""
+        parts = [stamp(meta["start_time"], f.zone), str(meta.get("model")),
+                 f"trace {meta['trace_id']}", *scored.get(str(meta["trace_id"]), [])]
+        if meta["trace_id"] == chosen:
+            parts.append("**this trace**")
+        return " · ".join(parts)
+
+    show_chat(session_turns(convo.get("calls", [])), about)
     if convo.get("feedback"):
         st.markdown("**Feedback in this session**")
         st.dataframe(table(convo["feedback"], zone=f.zone), hide_index=True, width="stretch")

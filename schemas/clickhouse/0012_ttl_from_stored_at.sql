@@ -10,6 +10,7 @@ ALTER TABLE feedback MODIFY TTL toDateTime(stored_at) + toIntervalDay(90) SETTIN
 ALTER TABLE scores MODIFY TTL toDateTime(stored_at) + toIntervalDay(90) SETTINGS materialize_ttl_after_modify = 0;
 ALTER TABLE judge_sampling MODIFY TTL toDateTime(stored_at) + toIntervalDay(90) SETTINGS materialize_ttl_after_modify = 0;
 ALTER TABLE spans MODIFY TTL toDateTime(stored_at) + toIntervalDay(90) SETTINGS materialize_ttl_after_modify = 0;
+ALTER TABLE call_logs MODIFY TTL toDateTime(stored_at) + toIntervalDay(90) SETTINGS materialize_ttl_after_modify = 0;
 ALTER TABLE alerts MODIFY TTL toDateTime(stored_at) + toIntervalDay(90) SETTINGS materialize_ttl_after_modify = 0;
 ALTER TABLE drift_reports MODIFY TTL toDateTime(stored_at) + toIntervalDay(90) SETTINGS materialize_ttl_after_modify = 0;
 ALTER TABLE drift_report_html MODIFY TTL toDateTime(stored_at) + toIntervalDay(90) SETTINGS materialize_ttl_after_modify = 0;
@@ -19,6 +20,7 @@ ALTER TABLE feedback MODIFY TTL toDateTime(time) + toIntervalDay(90) SETTINGS ma
 ALTER TABLE scores MODIFY TTL toDateTime(trace_start_time) + toIntervalDay(90) SETTINGS materialize_ttl_after_modify = 0;
 ALTER TABLE judge_sampling MODIFY TTL toDateTime(minute) + toIntervalDay(90) SETTINGS materialize_ttl_after_modify = 0;
 ALTER TABLE spans MODIFY TTL toDateTime(start_time) + toIntervalDay(90) SETTINGS materialize_ttl_after_modify = 0;
+ALTER TABLE call_logs MODIFY TTL toDateTime(time) + toIntervalDay(90) SETTINGS materialize_ttl_after_modify = 0;
 ALTER TABLE alerts MODIFY TTL toDateTime(event_time) + toIntervalDay(90) SETTINGS materialize_ttl_after_modify = 0;
 ALTER TABLE drift_reports MODIFY TTL toDateTime(run_at) + toIntervalDay(90) SETTINGS materialize_ttl_after_modify = 0;
 ALTER TABLE drift_report_html MODIFY TTL toDateTime(run_at) + toIntervalDay(90) SETTINGS materialize_ttl_after_modify = 0;

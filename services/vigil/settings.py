@@ -208,6 +208,10 @@ class Settings(BaseSettings):
         "when KAFKA_BOOTSTRAP_SERVERS is unset.")
     dashboard_listen: str = Field("127.0.0.1:8501", description="Where `vigil up` serves the "
                                   "Streamlit dashboard host:port; empty: no dashboard.")
+    demo_judge_listen: str = Field("127.0.0.1:8791", description="Where `vigil up` serves "
+                                   "the demo's stand-in LLM judge (a heuristic, not an LLM) "
+                                   "host:port while demo traffic runs and "
+                                   "VIGIL_JUDGE_LLM_BASE_URL is unset.")
     up_restart_delay_s: float = Field(1.0, gt=0, description="`vigil up` restarts a crashed "
                                       "service after this long, doubling with every crash "
                                       "inside VIGIL_UP_CRASH_WINDOW_S.")

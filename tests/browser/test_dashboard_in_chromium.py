@@ -139,6 +139,14 @@ def test_trace_explorer_shows_the_newest_trace(browser: WebDriver, dashboard: st
     open_page(browser, f"{dashboard}/Traces", "Traces")
     assert f"Trace {newest['trace_id']}" in browser.find_element(By.TAG_NAME, "body").text
     shot(browser, "Traces-detail")
+    # the trace reads as a chat: a bubble per turn with its role, then its session
+    bubbles = browser.find_elements(By.CSS_SELECTOR, '[data-testid="stChatMessage"]')
+    roles = [b.find_elements(By.CSS_SELECTOR, '[data-testid="stCaptionContainer"]')[0].text
+             .split(" · ")[0] for b in bubbles]  # each bubble's first caption names its role
+    assert roles[:2] == ["system", "user"], roles
+    assert "assistant" in roles and len(roles) >= 4, roles  # the trace's and the session's
+    browser.execute_script("arguments[0].scrollIntoView();", bubbles[0])
+    shot(browser, "Traces-chat")
 
 
 def test_an_app_filter_narrows_the_numbers(browser: WebDriver, dashboard: str,

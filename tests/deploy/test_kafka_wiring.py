@@ -76,8 +76,8 @@ def test_keda_watches_every_topic_of_enrich_judge_and_notify(
     assert watched["vigil-notifier"] == {topics.alerts}
     assert watched["vigil-sink"] == {topics.traces_enriched, topics.feedback,
                                      topics.judge_scores, topics.judge_sampling, topics.spans,
-                                     topics.alerts, topics.tickets, topics.drift_reports,
-                                     topics.drift_report_html}
+                                     topics.call_logs, topics.alerts, topics.tickets,
+                                     topics.drift_reports, topics.drift_report_html}
 
 
 def test_the_analyzer_stays_one_active_and_one_standby(docs: list[Doc]) -> None:

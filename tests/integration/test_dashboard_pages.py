@@ -172,6 +172,19 @@ def test_trace_pages_older_and_newer(alpha: ApiServer) -> None:
     assert "Page 1 · 50 calls" in text(at)
 
 
+def test_a_trace_and_its_session_read_as_a_chat(alpha: ApiServer) -> None:
+    at = run("pages/5_Traces.py")
+    clean(at)
+    names = [m.name for m in at.chat_message]
+    # the trace: its question and answer; its session: ten calls, each question and answer
+    assert names == ["user", "assistant"] * 11
+    said = [m.markdown[0].value for m in at.chat_message if len(m.markdown)]
+    assert said[:2] == ["question number 599", "answer 599"]
+    assert said[2:4] == ["question number 590", "answer 590"]  # the session, oldest first
+    assert "a-tr-0599" in [c.value for c in at.code]  # the id with a copy button
+    assert any("**this trace**" in c.value for c in at.caption)
+
+
 def test_trace_search_form(alpha: ApiServer) -> None:
     at = run("pages/5_Traces.py")
     at.text_input(key="vigil_q").input("refunds")

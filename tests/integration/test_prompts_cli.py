@@ -118,8 +118,10 @@ def test_a_read_key_is_told_it_needs_scope_write(api: str, tmp_path: Path) -> No
     refused = vigil(api, "push", "readonly", "--file", str(f), key=READ)
     assert refused.exit_code == 1
     assert "refused (403)" in refused.stderr and "--scope write" in refused.stderr
-    assert "no prompts yet" not in vigil(api, "list").stdout
-    assert "readonly" not in vigil(api, "list").stdout
+    listed = vigil(api, "list")
+    assert listed.exit_code == 0 and "readonly" not in listed.stdout, listed.stderr
+    shown = vigil(api, "show", "readonly")  # nothing was stored under the name
+    assert shown.exit_code == 1 and "refused (404)" in shown.stderr, shown.stderr
 
 
 @pytest.mark.parametrize(("content", "error"), [

@@ -224,10 +224,11 @@ class Analyzer:
         rows = self.reader.examples(obs, since, end)
         examples = [TicketExample(
             trace_id=r["trace_id"], event_id=r["event_id"],
-            prompt=[{"role": m.get("role", ""), "content": m.get("content", "")}
-                    for m in orjson.loads(r["prompt"] or "[]")],
+            prompt=[_example_message(m) for m in orjson.loads(r["prompt"] or "[]")],
             completion=r["completion"], score=r["score"], feedback=r["feedback"] or "",
-            start_time=r["start_time"]) for r in rows]
+            start_time=r["start_time"],
+            completion_tool_calls=orjson.loads(r.get("completion_tool_calls") or "[]"),
+            tool_definitions=r.get("tool_definitions") or "") for r in rows]
         metric = {"quality_drop": "judge_score_mean", "negative_feedback": "negative_feedback_rate"
                   }.get(obs.signal, "drifted_features")
         return Ticket(
@@ -256,6 +257,13 @@ def _evidently_or_none(key: SliceKey, reference: list[dict[str, Any]],
         log.warning("evidently report failed; the drift finding is kept without it",
                     slice=key.label(), error=f"{type(exc).__name__}: {exc}"[:500])
         return None
+
+
+def _example_message(m: dict[str, Any]) -> dict[str, Any]:
+    """A stored prompt message as a ticket example keeps it: role and content, and its
+    tool calls or tool-result call id when it has them."""
+    out = {"role": m.get("role", ""), "content": m.get("content", "")}
+    return {**out, **{k: m[k] for k in ("tool_calls", "tool_call_id") if m.get(k)}}
 
 
 def _description(obs: Observation, since: datetime, end: datetime, n: int) -> str:

@@ -29,6 +29,7 @@ from vigil.api.prompts import prompts_router
 from vigil.api.store_writes import store_writes_router
 from vigil.api.tickets import tickets_router
 from vigil.core.budgets import Budget
+from vigil.core.conversation import CALL_LOG_COLUMNS, call_view, with_logs
 from vigil.runtime.logs import get_logger
 from vigil.store.client import Store
 from vigil.store.writer import LocalStoreWriter, StoreWriter
@@ -121,13 +122,18 @@ def create_app(store: Store, keyring: KeyRing, internal_token: str = "",
     @app.get("/v1/traces/{trace_id}")
     def trace(trace_id: Annotated[str, Path(max_length=128)], project_id: Project
               ) -> dict[str, Any]:
-        """The calls of one trace, with the feedback given on it."""
+        """The calls of one trace (each with its `messages`: the conversation in the chat
+        format, tool calls and tool results included), the feedback given on it, its
+        scores and its other spans."""
         p = {"p": project_id, "t": trace_id}
-        calls = store.rows(
+        rows = store.rows(
             "SELECT * EXCEPT (raw_partition, raw_offset) FROM traces "
             "WHERE project_id = {p:String} AND trace_id = {t:String} ORDER BY start_time", p)
-        if not calls:
+        if not rows:
             raise HTTPException(404, f"no trace {trace_id!r} in this project")
+        logs = store.rows(f"SELECT {CALL_LOG_COLUMNS} FROM call_logs "
+                          "WHERE project_id = {p:String} AND trace_id = {t:String}", p)
+        calls = [call_view(with_logs(row, logs)) for row in rows]
         feedback = store.rows(
             "SELECT feedback_id, kind, value, comment, user_id, time FROM feedback "
             "WHERE project_id = {p:String} AND trace_id = {t:String} ORDER BY time", p)

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 
+from vigil.core.conversation import CALL_LOG_COLUMNS, with_logs
 from vigil.store.client import Store
 
 SERIES_SQL = """
@@ -52,7 +53,8 @@ ORDER BY project_id, app, model, minute
 
 EXAMPLES_SQL = """
 SELECT t.trace_id AS trace_id, t.event_id AS event_id, t.prompt AS prompt,
-       t.completion AS completion, toString(t.start_time) AS start_time,
+       t.completion AS completion, t.completion_tool_calls AS completion_tool_calls,
+       t.tool_definitions AS tool_definitions, toString(t.start_time) AS start_time,
        s.min_score AS score, f.note AS feedback
 FROM traces AS t
 LEFT JOIN (
@@ -121,10 +123,16 @@ def internal_router(store: Store, token: str) -> APIRouter:
     def examples(project_id: str, app: str, model: str, since: str, until: str,
                  max_score: Annotated[float, Query(ge=0, le=1)] = 0.5,
                  limit: Annotated[int, Query(ge=1, le=10_000)] = 500) -> dict[str, Any]:
-        """The slice's traces with low judge scores or negative feedback, worst first."""
-        return {"examples": store.rows(EXAMPLES_SQL, {
+        """The slice's traces with low judge scores or negative feedback, worst first (a
+        call whose messages came as OTLP log records with them)."""
+        rows = store.rows(EXAMPLES_SQL, {
             "p": project_id, "app": app, "model": model, "since": since, "until": until,
-            "max_score": max_score, "limit": limit})}
+            "max_score": max_score, "limit": limit})
+        logs = store.rows(
+            f"SELECT {CALL_LOG_COLUMNS} FROM call_logs WHERE project_id = {{p:String}} "
+            "AND event_id IN {ids:Array(String)}",
+            {"p": project_id, "ids": [r["event_id"] for r in rows]}) if rows else []
+        return {"examples": [with_logs(r, logs) for r in rows]}
 
     @router.get("/analysis/spend", dependencies=[Depends(service)])
     def spend(project_id: str, since: str, until: str, app: str = "", user_id: str = ""

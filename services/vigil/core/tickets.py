@@ -11,10 +11,11 @@ import csv
 import io
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from vigil.core.alerts import Signal
+from vigil.core.conversation import answer_message, chat_message, chat_tools
 
 TicketStatus = Literal["open", "acknowledged", "resolved"]
 
@@ -23,11 +24,13 @@ TicketStatus = Literal["open", "acknowledged", "resolved"]
 class TicketExample:
     trace_id: str
     event_id: str
-    prompt: list[dict[str, str]]   # chat messages, PII masked
+    prompt: list[dict[str, Any]]   # stored messages (role, content, tool_calls, tool_call_id)
     completion: str                # PII masked
     score: float | None            # lowest judge score of the trace, if judged
     feedback: str                  # e.g. "thumbs down: wrong order number"
     start_time: str
+    completion_tool_calls: list[dict[str, Any]] = field(default_factory=list)  # the answer's
+    tool_definitions: str = ""     # the tools offered to the model, JSON as stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +61,22 @@ class Ticket:
 
 
 def finetune_jsonl(examples: Iterable[TicketExample]) -> str:
-    """Chat fine-tuning JSONL: one {"messages": [...]} per trace, the answer last."""
+    """OpenAI chat fine-tuning JSONL: one {"messages": [...]} per trace, the answer last;
+    assistant tool calls as `tool_calls`, tool results as `tool` messages with their
+    `tool_call_id`, and the tools offered as `tools` when the trace has them. Messages with
+    nothing in them are left out, and traces without an answer."""
     lines = []
     for ex in examples:
-        messages = [{"role": m["role"], "content": m["content"]} for m in ex.prompt
-                    if m.get("role") in ("system", "user", "assistant") and m.get("content")]
-        if not messages or not ex.completion:
+        messages = [chat_message(m) for m in ex.prompt
+                    if m.get("role") in ("system", "user", "assistant", "tool")
+                    and (m.get("content") or m.get("tool_calls"))]
+        answer = answer_message(ex.completion, ex.completion_tool_calls)
+        if not messages or answer is None:
             continue
-        messages.append({"role": "assistant", "content": ex.completion})
-        lines.append(json.dumps({"messages": messages}, ensure_ascii=False))
+        doc: dict[str, Any] = {"messages": [*messages, answer]}
+        if tools := chat_tools(ex.tool_definitions):
+            doc["tools"] = tools
+        lines.append(json.dumps(doc, ensure_ascii=False))
     return "\n".join(lines) + ("\n" if lines else "")
 
 

@@ -1,6 +1,7 @@
 """What the demo world is made of: model, prompt template and app specs, the models
 (openai, anthropic, google and the unpriced fine-tune ``acme-support-ft-v3``), and the
-prompt versions users like less. The apps themselves are in ``vigil.demo.apps``."""
+prompt versions users like less; each model's share of weak answers, so judge scores differ
+by slice. The apps themselves are in ``vigil.demo.apps``."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ class ModelSpec:
     context_window: int
     stop_reason: str
     length_reason: str
+    weak_rate: float  # share of answers that are weak (evasive, refusing, off-language)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +48,20 @@ class AppSpec:
 MODELS: dict[str, ModelSpec] = {
     m.name: m
     for m in (
-        ModelSpec("openai", "gpt-4o", 0.6, 80, 128_000, "stop", "length"),
-        ModelSpec("openai", "gpt-4o-mini", 0.4, 110, 128_000, "stop", "length"),
-        ModelSpec("anthropic", "claude-3-5-sonnet", 0.9, 70, 200_000, "end_turn", "max_tokens"),
-        ModelSpec("anthropic", "claude-3-5-haiku", 0.5, 120, 200_000, "end_turn", "max_tokens"),
-        ModelSpec("google", "gemini-1.5-flash", 0.35, 180, 1_048_576, "STOP", "MAX_TOKENS"),
-        ModelSpec("acme", "acme-support-ft-v3", 0.3, 60, 16_384, "stop", "length"),
+        ModelSpec("openai", "gpt-4o", 0.6, 80, 128_000, "stop", "length", 0.03),
+        ModelSpec("openai", "gpt-4o-mini", 0.4, 110, 128_000, "stop", "length", 0.08),
+        ModelSpec("anthropic", "claude-3-5-sonnet", 0.9, 70, 200_000, "end_turn", "max_tokens",
+                  0.02),
+        ModelSpec("anthropic", "claude-3-5-haiku", 0.5, 120, 200_000, "end_turn", "max_tokens",
+                  0.06),
+        ModelSpec("google", "gemini-1.5-flash", 0.35, 180, 1_048_576, "STOP", "MAX_TOKENS", 0.15),
+        ModelSpec("acme", "acme-support-ft-v3", 0.3, 60, 16_384, "stop", "length", 0.2),
     )
 }
 
-# Prompt versions users like less; feedback_for gives them more thumbs down.
+# Prompt versions users like less; feedback_for gives them more thumbs down, and their
+# answers are weak more often (by WORSE_VERSION_WEAK_RATE).
 WORSE_VERSIONS = frozenset({("support-answer", "v3")})
+WORSE_VERSION_WEAK_RATE = 0.15
+# During a quality incident (vigil.demo.schedule) most answers of the slice are weak.
+INCIDENT_WEAK_RATE = 0.85

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Sequence
 
 from vigil.demo.catalog import AppSpec, ModelSpec, TemplateSpec
+from vigil.demo.degraded import drifted_document
 
 _PII_RATE = 0.03
 _FIRST_NAMES = ("jane", "omar", "li", "maria", "tom", "priya", "lukas", "ana")
@@ -72,10 +73,14 @@ def _ordered_sample(rng: random.Random, pool: Sequence[str], k: int) -> list[str
     return [pool[i] for i in picks]
 
 
-def user_message(rng: random.Random, app: AppSpec, turn: int) -> str:
+def user_message(rng: random.Random, app: AppSpec, turn: int, drifted: bool = False) -> str:
+    """The user's message of a turn; ``drifted``: the document is a long legal contract."""
     text = rng.choice(app.openers if turn == 0 else app.follow_ups)
     if "{doc}" in text:
-        doc = " ".join(_ordered_sample(rng, _DOC_SENTENCES, rng.randint(4, 10)))
+        if drifted:
+            doc = drifted_document(rng)
+        else:
+            doc = " ".join(_ordered_sample(rng, _DOC_SENTENCES, rng.randint(4, 10)))
         text = text.replace("{doc}", doc)
     return f"{text} {_pii(rng)}" if rng.random() < _PII_RATE else text
 

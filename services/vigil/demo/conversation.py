@@ -3,7 +3,11 @@ and prompt version it runs on, and the trace event of one turn. Latency is log-n
 per model (0.3-20 s, longer with more output); about 3% of calls are errors (tokens
 unset, empty completion, mostly fast; a Timeout takes the SDK's 10 s). About 10% of
 calls have no token counts at all; reported input counts include app context that is not
-logged in the prompt (retrieved articles, tool schemas). An error ends the conversation."""
+logged in the prompt (retrieved articles, tool schemas). An error ends the conversation.
+
+A model answers weakly (``vigil.demo.degraded``) at its ``weak_rate``, more often on the
+prompt versions in ``WORSE_VERSIONS`` and mostly during a quality incident; the
+schedule's ``Effects`` of the moment also drift the inputs or inflate the context."""
 
 from __future__ import annotations
 
@@ -14,7 +18,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from vigil.demo.apps import APPS
-from vigil.demo.catalog import MODELS, AppSpec, ModelSpec, TemplateSpec
+from vigil.demo.catalog import (
+    INCIDENT_WEAK_RATE,
+    MODELS,
+    WORSE_VERSION_WEAK_RATE,
+    WORSE_VERSIONS,
+    AppSpec,
+    ModelSpec,
+    TemplateSpec,
+)
 from vigil.demo.content import (
     clamp,
     completion_text,
@@ -25,12 +37,15 @@ from vigil.demo.content import (
     user_message,
     uuid4,
 )
+from vigil.demo.degraded import weak_answer
+from vigil.demo.schedule import Effects
 from vigil_protos.v1 import events_pb2
 
 _APP_VERSIONS = ("2024.11.2", "2024.11.3")
 _ERROR_RATE = 0.03
 _UNSET_TOKENS_OK_RATE = 0.072  # errors never report tokens: 3% + 97% * 7.2% ~ 10%
 _MIN_LATENCY_S, _MAX_LATENCY_S = 0.3, 20.0
+_INCIDENT_CONTEXT_TOKENS = (20_000, 40_000)  # the whole repository pasted as context
 _ERRORS = (  # error_type, weight, (min, max) seconds before the client saw it
     ("RateLimitError", 5, (0.05, 0.4)),
     ("Timeout", 3, (10.0, 10.0)),
@@ -120,9 +135,22 @@ def _skeleton(rng: random.Random, session: Session, user_text: str) -> events_pb
     )
 
 
-def _fill_ok(rng: random.Random, event: events_pb2.TraceEvent, session: Session) -> float:
+def weak_rate(session: Session, effects: Effects) -> float:
+    """How likely the session's next answer is weak, given the incidents of the moment."""
+    if effects.quality:
+        return INCIDENT_WEAK_RATE
+    worse = (session.template.template_id, session.version) in WORSE_VERSIONS
+    return session.model.weak_rate + (WORSE_VERSION_WEAK_RATE if worse else 0.0)
+
+
+def _fill_ok(
+    rng: random.Random, event: events_pb2.TraceEvent, session: Session, effects: Effects
+) -> float:
     """Set completion, finish reason and tokens; return the latency in seconds."""
-    completion = completion_text(rng, session.app, session.template)
+    if rng.random() < weak_rate(session, effects):
+        completion = weak_answer(rng, session.template, effects.quality)
+    else:
+        completion = completion_text(rng, session.app, session.template)
     wanted = int(clamp(text_tokens(rng, len(completion)), 10, 1500))
     output_tokens = min(wanted, session.max_tokens)
     truncated = wanted > session.max_tokens
@@ -133,16 +161,22 @@ def _fill_ok(rng: random.Random, event: events_pb2.TraceEvent, session: Session)
     event.completion = completion
     event.finish_reason = model.length_reason if truncated else model.stop_reason
     if rng.random() >= _UNSET_TOKENS_OK_RATE:
-        _set_tokens(rng, event, session.app.context_tokens, output_tokens)
+        context = _INCIDENT_CONTEXT_TOKENS if effects.cost else session.app.context_tokens
+        _set_tokens(rng, event, context, output_tokens, clamp_input=not effects.cost)
     return _latency_s(rng, model, output_tokens)
 
 
 def _set_tokens(
-    rng: random.Random, event: events_pb2.TraceEvent, context: tuple[int, int], output_tokens: int
+    rng: random.Random,
+    event: events_pb2.TraceEvent,
+    context: tuple[int, int],
+    output_tokens: int,
+    clamp_input: bool = True,
 ) -> None:
     chars = sum(len(m.content) + 16 for m in event.prompt)
     unlogged = rng.randint(*context)
-    input_tokens = int(clamp(text_tokens(rng, chars) + unlogged, 50, 4000))
+    input_tokens = text_tokens(rng, chars) + unlogged
+    input_tokens = int(clamp(input_tokens, 50, 4000)) if clamp_input else max(50, input_tokens)
     event.input_tokens = input_tokens
     event.output_tokens = output_tokens
     if event.provider in ("openai", "anthropic") and input_tokens >= 1024 and rng.random() < 0.5:
@@ -158,10 +192,17 @@ def _fill_error(rng: random.Random, event: events_pb2.TraceEvent, session: Sessi
     return rng.uniform(low, high)
 
 
-def take_turn(rng: random.Random, session: Session, end: datetime) -> events_pb2.TraceEvent:
-    event = _skeleton(rng, session, user_message(rng, session.app, session.turn))
-    failed = rng.random() < _ERROR_RATE
-    latency = _fill_error(rng, event, session) if failed else _fill_ok(rng, event, session)
+def take_turn(
+    rng: random.Random, session: Session, end: datetime, effects: Effects | None = None
+) -> events_pb2.TraceEvent:
+    """The event of the session's next turn, ending at ``end``, under ``effects``."""
+    effects = effects or Effects()
+    text = user_message(rng, session.app, session.turn, effects.input_drift)
+    event = _skeleton(rng, session, text)
+    if rng.random() < _ERROR_RATE:
+        latency = _fill_error(rng, event, session)
+    else:
+        latency = _fill_ok(rng, event, session, effects)
     event.start_time.FromDatetime(end - timedelta(seconds=latency))
     event.end_time.FromDatetime(end)
     return event

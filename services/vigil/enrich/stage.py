@@ -1,8 +1,8 @@
 """The enrich stage as pure functions: one raw record in, enriched records and failures out.
 
 Contract: each event of a raw `TraceBatch` record becomes one flat enriched
-record, with PII masked in the prompt, completion and error message (when
-masking is on), token counts (reported, or estimated and flagged), cost from
+record, with PII masked in the prompt, completion, tool-call arguments and error
+message (when masking is on), token counts (reported, or estimated and flagged), cost from
 the price book (or none and flagged for an unknown model), and latency. An
 event that fails is returned as a failure with its reason, never dropped and
 never allowed to fail its neighbours.
@@ -19,7 +19,7 @@ from vigil.access.keyring import KeyRing
 from vigil.core.pii import mask_pii
 from vigil.core.prices import PriceBook
 from vigil.enrich.tokens import token_counts
-from vigil.events import ChatMessage, EnrichedTrace, TraceEvent
+from vigil.events import ChatMessage, EnrichedTrace, ToolCall, TraceEvent
 from vigil.events.validate import Limits, validate_trace
 from vigil.events.wire import (
     PayloadError,
@@ -71,7 +71,9 @@ _SEPARATOR = "\n\x00\n"  # no pattern matches across a line break
 
 def _masked(event: TraceEvent, config: EnrichConfig) -> tuple[TraceEvent, dict[str, int]]:
     """Mask every text of the event in one pass over their concatenation."""
-    texts = [m.content for m in event.prompt] + [event.completion, event.error_message]
+    calls = [c for m in event.prompt for c in m.tool_calls] + event.completion_tool_calls
+    texts = [m.content for m in event.prompt] + [c.arguments for c in calls] \
+        + [event.completion, event.error_message]
     joined = _SEPARATOR.join(texts)
     if "\x00" in joined.replace(_SEPARATOR, ""):  # a NUL of its own: mask text by text
         results = [mask_pii(text, config.pii_kinds) for text in texts]
@@ -85,10 +87,16 @@ def _masked(event: TraceEvent, config: EnrichConfig) -> tuple[TraceEvent, dict[s
         masked_texts = masked_joined.split(_SEPARATOR)
     if not counts:
         return event, {}
-    *prompt_texts, completion, error_message = masked_texts
-    prompt = [ChatMessage(m.role, text, m.name)
+    *texts, completion, error_message = masked_texts
+    prompt_texts, arguments = texts[:len(event.prompt)], iter(texts[len(event.prompt):])
+
+    def masked_calls(calls: list[ToolCall]) -> list[ToolCall]:
+        return [ToolCall(c.id, c.name, next(arguments)) for c in calls]
+
+    prompt = [ChatMessage(m.role, text, m.name, masked_calls(m.tool_calls), m.tool_call_id)
               for m, text in zip(event.prompt, prompt_texts, strict=True)]
-    masked = replace(event, prompt=prompt, completion=completion, error_message=error_message)
+    masked = replace(event, prompt=prompt, completion=completion, error_message=error_message,
+                     completion_tool_calls=masked_calls(event.completion_tool_calls))
     return masked, counts
 
 

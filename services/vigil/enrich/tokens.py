@@ -65,12 +65,15 @@ def token_counts(event: TraceEvent) -> TokenCounts:
     if input_tokens is None:
         estimated = True
         input_tokens = sum(
-            estimate_text_tokens(m.content) + TOKENS_PER_MESSAGE for m in event.prompt
+            estimate_text_tokens(m.content) + TOKENS_PER_MESSAGE
+            + sum(estimate_text_tokens(c.name + c.arguments) for c in m.tool_calls)
+            for m in event.prompt
         )
     output_tokens = event.output_tokens
     if output_tokens is None:
         estimated = True
-        output_tokens = estimate_text_tokens(event.completion)
+        output_tokens = estimate_text_tokens(event.completion) + sum(
+            estimate_text_tokens(c.name + c.arguments) for c in event.completion_tool_calls)
     input_tokens = max(input_tokens, 0)
     cached = min(max(event.cached_input_tokens or 0, 0), input_tokens)
     return TokenCounts(

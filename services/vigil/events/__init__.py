@@ -15,10 +15,25 @@ FeedbackKind = Literal["thumbs", "score", "text"]
 
 
 @dataclass(slots=True)
+class ToolCall:
+    """A tool call the model asked for: its id (which a tool result names), the tool's
+    name and the arguments as the model wrote them (JSON text, usually)."""
+
+    id: str
+    name: str
+    arguments: str = ""
+
+
+@dataclass(slots=True)
 class ChatMessage:
+    """One message: its role and text; an assistant's tool calls; a tool result's call id
+    (its content is the result)."""
+
     role: str
     content: str
     name: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_call_id: str = ""
 
 
 @dataclass(slots=True)
@@ -41,6 +56,8 @@ class TraceEvent:
     params: dict[str, object] = field(default_factory=dict)
     prompt: list[ChatMessage] = field(default_factory=list)
     completion: str = ""
+    completion_tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_definitions: str = ""  # the tools offered to the model, a JSON array as sent
     finish_reason: str = ""
     prompt_template_id: str = ""
     prompt_template_version: str = ""

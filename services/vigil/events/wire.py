@@ -4,6 +4,7 @@ like the `traces` table columns (schemas/topics/traces.enriched.schema.json)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from vigil.core.errors import PermanentError
-from vigil.events import ChatMessage, EnrichedTrace, FeedbackEvent, TraceEvent
+from vigil.events import ChatMessage, EnrichedTrace, FeedbackEvent, ToolCall, TraceEvent
 from vigil_protos.v1 import events_pb2 as pb
 
 _FEEDBACK_KINDS = {
@@ -80,8 +81,10 @@ def trace_from_proto(e: pb.TraceEvent, project_id: str, received_at: datetime) -
         start_time=to_datetime(e.start_time), end_time=to_datetime(e.end_time), model=e.model,
         span_id=e.span_id, parent_span_id=e.parent_span_id, session_id=e.session_id,
         user_id=e.user_id, environment=e.environment, provider=e.provider, params=params,
-        prompt=[ChatMessage(m.role, m.content, m.name) for m in e.prompt],
-        completion=e.completion, finish_reason=e.finish_reason,
+        prompt=[ChatMessage(m.role, m.content, m.name, _tool_calls(m.tool_calls),
+                            m.tool_call_id) for m in e.prompt],
+        completion=e.completion, completion_tool_calls=_tool_calls(e.completion_tool_calls),
+        tool_definitions=e.tool_definitions, finish_reason=e.finish_reason,
         prompt_template_id=e.prompt_template_id,
         prompt_template_version=e.prompt_template_version,
         input_tokens=e.input_tokens if e.HasField("input_tokens") else None,
@@ -91,6 +94,10 @@ def trace_from_proto(e: pb.TraceEvent, project_id: str, received_at: datetime) -
         error_type=e.error_type, error_message=e.error_message,
         attributes=dict(e.attributes), received_at=received_at,
     )
+
+
+def _tool_calls(calls: Iterable[pb.ToolCall]) -> list[ToolCall]:
+    return [ToolCall(c.id, c.name, c.arguments) for c in calls]
 
 
 def decode_feedback(value: bytes | None) -> FeedbackEvent:
@@ -129,8 +136,10 @@ def enriched_record(t: EnrichedTrace) -> dict[str, Any]:
         "user_id": e.user_id, "app": e.app, "environment": e.environment,
         "provider": e.provider, "model": e.model,
         "params": orjson.dumps(e.params).decode(),
-        "prompt": orjson.dumps(e.prompt).decode(),
-        "completion": e.completion, "finish_reason": e.finish_reason,
+        "prompt": orjson.dumps([_stored_message(m) for m in e.prompt]).decode(),
+        "completion": e.completion,
+        "completion_tool_calls": orjson.dumps(e.completion_tool_calls).decode(),
+        "tool_definitions": e.tool_definitions, "finish_reason": e.finish_reason,
         "prompt_template_id": e.prompt_template_id,
         "prompt_template_version": e.prompt_template_version,
         "input_tokens": t.tokens.input_tokens, "output_tokens": t.tokens.output_tokens,
@@ -144,6 +153,18 @@ def enriched_record(t: EnrichedTrace) -> dict[str, Any]:
         "received_at": (e.received_at or e.end_time).isoformat(),
         "raw_partition": t.raw_partition, "raw_offset": t.raw_offset,
     }
+
+
+def _stored_message(m: ChatMessage) -> dict[str, Any]:
+    """A prompt message in the `prompt` column: role, content, name, and its tool calls or
+    tool-result call id only when it has them (so plain messages read as before)."""
+    out: dict[str, Any] = {"role": m.role, "content": m.content, "name": m.name}
+    if m.tool_calls:
+        out["tool_calls"] = [{"id": c.id, "name": c.name, "arguments": c.arguments}
+                             for c in m.tool_calls]
+    if m.tool_call_id:
+        out["tool_call_id"] = m.tool_call_id
+    return out
 
 
 def encode_enriched_batch(records: list[dict[str, Any]]) -> bytes:

@@ -4,9 +4,12 @@ Reads the OpenTelemetry GenAI semantic conventions, current and older names
 (`gen_ai.provider.name`/`gen_ai.system`, `gen_ai.usage.input_tokens`/
 `gen_ai.usage.prompt_tokens`, messages as `gen_ai.input.messages` JSON, as
 indexed `gen_ai.prompt.N.*` attributes, or as span events), and the
-OpenInference attributes (`llm.*`, `input.value`). A span is an LLM call when
-it names a model, a GenAI system or operation, or is an OpenInference LLM
-span; other spans are not LLM calls and are counted as skipped. The event id
+OpenInference attributes (`llm.*`, `input.value`); messages keep their tool calls and
+tool results (vigil.ingest.otlp_messages), the tools offered are kept with the call. A
+span is an LLM call when it names a model, a GenAI system or operation, or is an
+OpenInference LLM span, and is not an agent, tool or workflow step (`invoke_agent`,
+`execute_tool`, ...); other spans are not LLM calls and are kept for the trace's tree
+or counted as skipped. The event id
 is `<trace id>-<span id>`, so an exporter's retry is stored once. A span whose
 ids are not OTLP's, whose JSON nests too deeply, or (kept non-LLM spans) whose
 times are out of range is rejected with its reason; the rest of the request is
@@ -16,29 +19,25 @@ mapped still.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from vigil.events.validate import (
-    Limits,
-    Violation,
-    json_too_deep,
-    validate_span_ids,
-    validate_span_times,
-)
+from vigil.events.validate import Limits, Violation, validate_span_ids, validate_span_times
+from vigil.ingest import otlp_messages
+from vigil.ingest.otlp_messages import Conversation
+from vigil.ingest.otlp_values import InvalidSpan, attributes, number, parse_json, text, whole
 from vigil.settings import MAX_JSON_DEPTH
 from vigil_protos.v1 import events_pb2 as pb
 
+__all__ = ["InvalidSpan", "SpanMapping", "conversation", "is_llm_span", "map_request",
+           "map_span", "span_row"]
 _LLM_OPERATIONS = {"chat", "text_completion", "generate_content", "completion", "embeddings"}
-_ROLE_EVENTS = {"gen_ai.system.message": "system", "gen_ai.user.message": "user",
-                "gen_ai.assistant.message": "assistant", "gen_ai.tool.message": "tool"}
+_TREE_OPERATIONS = {"invoke_agent", "create_agent", "execute_tool", "invoke_workflow"}
+_TREE_KINDS = {"AGENT", "TOOL", "CHAIN", "RETRIEVER", "RERANKER", "GUARDRAIL", "EVALUATOR"}
 
 
 @dataclass(slots=True)
@@ -47,27 +46,6 @@ class SpanMapping:
     other_spans: list[dict[str, Any]] = field(default_factory=list)  # `spans` rows, no project
     skipped_non_llm: int = 0
     rejected: list[str] = field(default_factory=list)  # "span <id>: <field> <reason>"
-
-
-class InvalidSpan(Exception):
-    """A span the mapping refuses (its Violation says which attribute and why)."""
-
-    def __init__(self, violation: Violation) -> None:
-        super().__init__(str(violation))
-        self.violation = violation
-
-
-def value_of(v: AnyValue) -> Any:
-    kind = v.WhichOneof("value")
-    if kind == "array_value":
-        return [value_of(x) for x in v.array_value.values]
-    if kind == "kvlist_value":
-        return attributes(v.kvlist_value.values)
-    return getattr(v, kind) if kind else None
-
-
-def attributes(kvs: Iterable[KeyValue]) -> dict[str, Any]:
-    return {kv.key: value_of(kv.value) for kv in kvs}
 
 
 def map_request(request: ExportTraceServiceRequest, limits: Limits, now: datetime,
@@ -123,7 +101,7 @@ def span_row(span: Span, resource: dict[str, Any]) -> dict[str, Any]:
         "end_time": end,
         "duration_ms": max(0, span.end_time_unix_nano - span.start_time_unix_nano) / 1e6,
         "status": status, "status_message": span.status.message[:2048],
-        "attributes": dict(list((k, _text(v)[:2048])
+        "attributes": dict(list((k, text(v)[:2048])
                                 for k, v in attributes(span.attributes).items())[:64]),
     }
 
@@ -139,6 +117,11 @@ def _iso(unix_nano: int) -> str:
 
 
 def is_llm_span(a: dict[str, Any]) -> bool:
+    """An LLM call; agent, tool and workflow spans (`invoke_agent`, `execute_tool`, ...) are
+    not, even when they name a provider or model: they are the trace's tree."""
+    if a.get("gen_ai.operation.name") in _TREE_OPERATIONS or str(
+            a.get("openinference.span.kind", "")).upper() in _TREE_KINDS:
+        return False
     return bool(
         a.get("gen_ai.request.model") or a.get("gen_ai.response.model")
         or a.get("gen_ai.system") or a.get("gen_ai.provider.name")
@@ -171,13 +154,15 @@ def map_span(span: Span, resource: dict[str, Any], max_json_depth: int = MAX_JSO
     event.start_time.FromNanoseconds(span.start_time_unix_nano)
     event.end_time.FromNanoseconds(span.end_time_unix_nano)
     _tokens(event, a)
-    _params(event, a)
-    prompt, completion, finish = _messages(a, span, max_json_depth)
-    event.prompt.extend(prompt)
-    event.completion = completion
-    event.finish_reason = finish or _finish_reason(a)
+    _params(event, a, max_json_depth)
+    talk = conversation(a, span, max_json_depth)
+    event.prompt.extend(talk.prompt)
+    event.completion = talk.completion
+    event.completion_tool_calls.extend(talk.tool_calls)
+    event.finish_reason = talk.finish_reason or _finish_reason(a)
+    event.tool_definitions = _tool_definitions(a, max_json_depth)
     _status(event, span)
-    other = [(k, _text(v)) for k, v in a.items()
+    other = [(k, text(v)) for k, v in a.items()
              if not k.startswith(("gen_ai.", "llm.", "input.", "output."))]
     event.attributes.update(other[:64])
     return event
@@ -190,10 +175,6 @@ def _first(a: dict[str, Any], *names: str) -> Any:
     return None
 
 
-def _text(v: Any) -> str:
-    return v if isinstance(v, str) else json.dumps(v, default=str)
-
-
 def _tokens(event: pb.TraceEvent, a: dict[str, Any]) -> None:
     for target, names in (
         ("input_tokens", ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens",
@@ -204,137 +185,89 @@ def _tokens(event: pb.TraceEvent, a: dict[str, Any]) -> None:
                                  "gen_ai.usage.cache_read_input_tokens",
                                  "llm.token_count.prompt_details.cache_read")),
     ):
-        value = _first(a, *names)
-        if isinstance(value, int | float) and 0 <= value < 2**64:  # not NaN, inf or negative
-            setattr(event, target, int(value))
+        value = whole(_first(a, *names), 2**64)  # not NaN, inf, negative or a fraction
+        if value is not None:
+            setattr(event, target, value)
 
 
-def _params(event: pb.TraceEvent, a: dict[str, Any]) -> None:
+def _params(event: pb.TraceEvent, a: dict[str, Any], max_depth: int) -> None:
+    """Request parameters from the `gen_ai.request.*` attributes, else from OpenInference's
+    `llm.invocation_parameters` JSON. A zero is a value (temperature 0, seed 0)."""
+    blob = parse_json(a.get("llm.invocation_parameters"), "llm.invocation_parameters",
+                      max_depth)
+    oi = blob if isinstance(blob, dict) else {}
+
+    def pick(semconv: str, *oi_names: str) -> Any:
+        value = a.get(semconv)
+        return value if value is not None else _first(oi, *oi_names)
+
     p = event.params
-    for name, target in (("gen_ai.request.temperature", "temperature"),
-                         ("gen_ai.request.top_p", "top_p")):
-        if isinstance(a.get(name), int | float):
-            setattr(p, target, float(a[name]))
-    if isinstance(a.get("gen_ai.request.max_tokens"), int) and \
-            0 <= a["gen_ai.request.max_tokens"] < 2**32:
-        p.max_tokens = a["gen_ai.request.max_tokens"]
-    if isinstance(a.get("gen_ai.request.seed"), int) and a["gen_ai.request.seed"] >= 0:
-        p.seed = a["gen_ai.request.seed"]
-    if isinstance(a.get("gen_ai.request.stop_sequences"), list):
-        p.stop.extend(str(s) for s in a["gen_ai.request.stop_sequences"])
-    if a.get("gen_ai.output.type"):
-        p.response_format = str(a["gen_ai.output.type"])
+    for target, semconv in (("temperature", "temperature"), ("top_p", "top_p")):
+        if (n := number(pick(f"gen_ai.request.{semconv}", semconv))) is not None:
+            setattr(p, target, n)
+    if (m := whole(pick("gen_ai.request.max_tokens", "max_tokens", "max_completion_tokens"),
+                   2**32)) is not None:
+        p.max_tokens = m
+    if (seed := whole(pick("gen_ai.request.seed", "seed"), 2**64)) is not None:
+        p.seed = seed
+    stop = pick("gen_ai.request.stop_sequences", "stop")
+    p.stop.extend(str(x) for x in (stop if isinstance(stop, list) else [stop] if stop else []))
+    response_format = a.get("gen_ai.output.type") or oi.get("response_format")
+    if isinstance(response_format, dict):
+        response_format = response_format.get("type")
+    if response_format:
+        p.response_format = str(response_format)
 
 
 def _finish_reason(a: dict[str, Any]) -> str:
     reasons = a.get("gen_ai.response.finish_reasons")
     if isinstance(reasons, list) and reasons:
         return str(reasons[0])
-    return str(reasons or "")
+    return str(reasons or a.get("llm.finish_reason") or "")
 
 
-def _messages(a: dict[str, Any], span: Span, max_depth: int
-              ) -> tuple[list[pb.Message], str, str]:
-    """(prompt, completion, finish reason) from the first convention that has them."""
-    readers: tuple[Callable[[dict[str, Any]], tuple[list[pb.Message], str, str]], ...] = (
-        partial(_semconv_json, max_depth=max_depth),
-        _indexed("gen_ai.prompt", "gen_ai.completion", ""),
-        _indexed("llm.input_messages", "llm.output_messages", ".message"))
-    for reader in readers:
-        prompt, completion, finish = reader(a)
-        if prompt or completion:
-            return prompt, completion, finish
-    prompt, completion = _span_events(span, max_depth)
-    if prompt or completion:
-        return prompt, completion, ""
-    prompt = [pb.Message(role="user", content=_text(a["input.value"]))] \
-        if a.get("input.value") else []
-    return prompt, _text(a.get("output.value") or ""), ""
+def _tool_definitions(a: dict[str, Any], max_depth: int) -> str:
+    """The tools offered to the model as a JSON array: `gen_ai.tool.definitions`, else
+    OpenInference's `llm.tools.N.tool.json_schema`, else OpenLLMetry's
+    `llm.request.functions.N.{name,description,parameters}`."""
+    value = parse_json(a.get("gen_ai.tool.definitions"), "gen_ai.tool.definitions", max_depth)
+    if isinstance(value, list) and value:
+        return json.dumps(value, ensure_ascii=False)
+    tools: list[Any] = []
+    i = 0
+    while (name := f"llm.tools.{i}.tool.json_schema") in a:
+        tools.append(parse_json(a[name], name, max_depth) or a[name])
+        i += 1
+    i = 0
+    while (base := f"llm.request.functions.{i}") + ".name" in a:
+        parameters = parse_json(a.get(f"{base}.parameters"), f"{base}.parameters", max_depth)
+        tools.append({"name": a[f"{base}.name"], "description": a.get(f"{base}.description", ""),
+                      "parameters": parameters if parameters is not None else {}})
+        i += 1
+    return json.dumps(tools, ensure_ascii=False) if tools else ""
 
 
-def _semconv_json(a: dict[str, Any], max_depth: int) -> tuple[list[pb.Message], str, str]:
-    def read(name: str) -> Any:
-        return _json(a.get(name), name, max_depth)
-
-    prompt: list[pb.Message] = []
-    instructions = read("gen_ai.system_instructions")
-    if instructions:
-        prompt.append(pb.Message(role="system", content=_parts_text(instructions)))
-    for message in read("gen_ai.input.messages") or []:
-        if isinstance(message, dict):
-            prompt.append(pb.Message(role=str(message.get("role") or "user"),
-                                     content=_parts_text(message.get("parts", message))))
-    completion, finish = "", ""
-    for message in read("gen_ai.output.messages") or []:
-        if isinstance(message, dict):
-            completion = _parts_text(message.get("parts", message))
-            finish = str(message.get("finish_reason") or "")
-            break
-    return prompt, completion, finish
-
-
-def _json(value: Any, name: str, max_depth: int) -> Any:
-    """The attribute `name` parsed when it is JSON text (None when it is not JSON); raises
-    InvalidSpan when it nests deeper than `max_depth`."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except RecursionError:
-            raise _too_deep(name, max_depth) from None
-        except ValueError:
-            return None
-    if json_too_deep(value, max_depth):
-        raise _too_deep(name, max_depth)
-    return value
-
-
-def _too_deep(name: str, max_depth: int) -> InvalidSpan:
-    return InvalidSpan(Violation(name, f"nests JSON deeper than {max_depth} levels"))
-
-
-def _parts_text(parts: Any) -> str:
-    if isinstance(parts, str):
-        return parts
-    if isinstance(parts, dict):
-        return str(parts.get("content") or parts.get("text") or "")
-    if isinstance(parts, list):
-        return "".join(_parts_text(p) for p in parts
-                       if not isinstance(p, dict) or p.get("type", "text") == "text")
-    return ""
-
-
-def _indexed(prompt_prefix: str, completion_prefix: str, infix: str):  # type: ignore[no-untyped-def]
-    def read(a: dict[str, Any]) -> tuple[list[pb.Message], str, str]:
-        prompt = []
-        i = 0
-        while f"{prompt_prefix}.{i}{infix}.content" in a or f"{prompt_prefix}.{i}{infix}.role" in a:
-            prompt.append(pb.Message(role=str(a.get(f"{prompt_prefix}.{i}{infix}.role") or "user"),
-                                     content=_text(a.get(f"{prompt_prefix}.{i}{infix}.content")
-                                                   or "")))
-            i += 1
-        completion = _text(a.get(f"{completion_prefix}.0{infix}.content") or "")
-        finish = str(a.get(f"{completion_prefix}.0.finish_reason") or "")
-        return prompt, completion, finish
-
-    return read
-
-
-def _span_events(span: Span, max_depth: int) -> tuple[list[pb.Message], str]:
-    prompt: list[pb.Message] = []
-    completion = ""
-    for ev in span.events:
+def conversation(a: dict[str, Any], span: Span | None, max_depth: int) -> Conversation:
+    """The call's messages from the first convention that has them."""
+    for found in (otlp_messages.semconv(a, max_depth),
+                  otlp_messages.indexed(a, otlp_messages.OPENLLMETRY),
+                  otlp_messages.indexed(a, otlp_messages.OPENINFERENCE)):
+        if found:
+            return found
+    found = Conversation()
+    for ev in span.events if span is not None else ():
         ea = attributes(ev.attributes)
-        if ev.name in _ROLE_EVENTS:
-            prompt.append(pb.Message(role=_ROLE_EVENTS[ev.name],
-                                     content=_text(ea.get("content") or "")))
-        elif ev.name == "gen_ai.choice":
-            message = _json(ea.get("message"), "gen_ai.choice message", max_depth)
-            completion = _parts_text(message) if message else _text(ea.get("content") or "")
-        elif ev.name == "gen_ai.content.prompt" and ea.get("gen_ai.prompt"):
-            prompt.append(pb.Message(role="user", content=_text(ea["gen_ai.prompt"])))
-        elif ev.name == "gen_ai.content.completion" and ea.get("gen_ai.completion"):
-            completion = _text(ea["gen_ai.completion"])
-    return prompt, completion
+        if not otlp_messages.add_event(found, ev.name, ea, max_depth):
+            if ev.name == "gen_ai.content.prompt" and ea.get("gen_ai.prompt"):
+                found.prompt.append(pb.Message(role="user", content=text(ea["gen_ai.prompt"])))
+            elif ev.name == "gen_ai.content.completion" and ea.get("gen_ai.completion"):
+                found.completion = text(ea["gen_ai.completion"])
+    if found:
+        return found
+    if a.get("input.value"):
+        found.prompt.append(pb.Message(role="user", content=text(a["input.value"])))
+    found.completion = text(a.get("output.value") or "")
+    return found
 
 
 def _status(event: pb.TraceEvent, span: Span) -> None:

@@ -1,6 +1,7 @@
 """OTLP receivers: OTLP/gRPC TraceService.Export (on the ingest gRPC port) and
-OTLP/HTTP `POST /v1/traces` (protobuf or JSON, optionally gzip), same API keys
-as ingest (`authorization: Bearer <key>`).
+OTLP/HTTP `POST /v1/traces` and `POST /v1/logs` (protobuf or JSON, optionally gzip; the
+logs side is otlp_logs_receiver's), same API keys as ingest (`authorization: Bearer
+<key>`).
 
 LLM spans become trace events and go through the same validation and the same
 Kafka-confirmed publishing as Emit; invalid ones (and spans with ids not of
@@ -22,13 +23,16 @@ limit (counted in spans) or ingest overloaded (too many events wait for Kafka)
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 import orjson
 from aiohttp import web
 from google.protobuf import json_format
+from google.protobuf.message import Message
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTracePartialSuccess,
@@ -39,8 +43,17 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from vigil.access.keyring import KeyRing
 from vigil.access.ratelimit import RateLimiter
 from vigil.events.validate import Limits, validate_trace
-from vigil.ingest.guard import abort_overloaded, admit, authenticate, note_rate_limited
+from vigil.ingest.guard import (
+    KAFKA_RETRY_AFTER_S,
+    abort_overloaded,
+    abort_retry_after,
+    admit,
+    authenticate,
+    note_rate_limited,
+)
 from vigil.ingest.otlp import map_request
+from vigil.ingest.otlp_logs import Masker
+from vigil.ingest.otlp_logs_receiver import export_logs, record_count
 from vigil.ingest.publisher import IngestOverloaded, KafkaUnavailable, TracePublisher
 from vigil.runtime.logs import get_logger
 from vigil.runtime.metrics import INGEST_EVENTS
@@ -50,6 +63,7 @@ log = get_logger(__name__)
 OTLP_SERVICE_NAME = trace_service_pb2.DESCRIPTOR.services_by_name["TraceService"].full_name
 _PROTOBUF = "application/x-protobuf"
 _JSON = "application/json"
+M = TypeVar("M", ExportTraceServiceRequest, ExportLogsServiceRequest)
 
 
 async def export(request: ExportTraceServiceRequest, project: str, publisher: TracePublisher,
@@ -104,22 +118,25 @@ class OtlpTraceServicer(trace_service_pb2_grpc.TraceServiceServicer):
             return await export(request, caller.project, self._publisher, self._limits,
                                 self._keep_other_spans)
         except KafkaUnavailable as exc:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, f"{exc}; retry")
+            await abort_retry_after(context, grpc.StatusCode.UNAVAILABLE, f"{exc}; retry",
+                                    KAFKA_RETRY_AFTER_S)
             raise  # unreachable: abort raises
         except IngestOverloaded as exc:
             await abort_overloaded(context, exc.refusal)
             raise  # unreachable: abort raises
 
 
-def decode_http_body(body: bytes, content_type: str, max_json_depth: int = MAX_JSON_DEPTH
-                     ) -> ExportTraceServiceRequest:
-    """An OTLP/HTTP body as a request; ValueError with the reason when it is not one."""
-    request = ExportTraceServiceRequest()
+def decode_http_body(body: bytes, content_type: str, max_json_depth: int = MAX_JSON_DEPTH,
+                     kind: type[M] = ExportTraceServiceRequest) -> M:  # type: ignore[assignment]
+    """An OTLP/HTTP body as a request of `kind` (traces or logs); ValueError with the
+    reason when it is not one."""
+    request = kind()
+    name = kind.DESCRIPTOR.name
     if content_type == _PROTOBUF:
         try:
             request.ParseFromString(body)
         except Exception as exc:
-            raise ValueError(f"not an OTLP ExportTraceServiceRequest: {exc}") from exc
+            raise ValueError(f"not an OTLP {name}: {exc}") from exc
         return request
     try:
         doc = orjson.loads(body)
@@ -127,7 +144,7 @@ def decode_http_body(body: bytes, content_type: str, max_json_depth: int = MAX_J
                               ignore_unknown_fields=True)
     except (orjson.JSONDecodeError, json_format.ParseError, ValueError, TypeError,
             RecursionError) as exc:
-        raise ValueError(f"not an OTLP/JSON ExportTraceServiceRequest: {exc}") from exc
+        raise ValueError(f"not an OTLP/JSON {name}: {exc}") from exc
     return request
 
 
@@ -147,8 +164,30 @@ def _ids_to_base64(node: Any, depth_left: int) -> Any:
 
 def http_app(keyring: KeyRing, limiter: RateLimiter, publisher: TracePublisher,
              limits: Limits, max_body_bytes: int, keep_other_spans: bool = True,
-             max_spans: int = 10_000) -> web.Application:
-    async def traces(request: web.Request) -> web.Response:
+             max_spans: int = 10_000, mask: Masker = lambda s: s) -> web.Application:
+    """`POST /v1/traces` and `POST /v1/logs`; `max_spans` bounds the log records of one
+    request too."""
+    async def export_traces(request: ExportTraceServiceRequest, project: str) -> Message:
+        return await export(request, project, publisher, limits, keep_other_spans)
+
+    async def export_log_records(request: ExportLogsServiceRequest, project: str) -> Message:
+        return await export_logs(request, project, publisher, limits.max_json_depth, mask)
+
+    app = web.Application(client_max_size=max_body_bytes)
+    app.router.add_post("/v1/traces", _handler(
+        keyring, limiter, limits, max_body_bytes, max_spans, ExportTraceServiceRequest,
+        span_count, "spans", export_traces))
+    app.router.add_post("/v1/logs", _handler(
+        keyring, limiter, limits, max_body_bytes, max_spans, ExportLogsServiceRequest,
+        record_count, "log records", export_log_records))
+    return app
+
+
+def _handler(keyring: KeyRing, limiter: RateLimiter, limits: Limits, max_body_bytes: int,
+             max_items: int, kind: type[M], count: Callable[[M], int], items: str,
+             export_one: Callable[[M, str], Awaitable[Message]]
+             ) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handle(request: web.Request) -> web.Response:
         caller = keyring.caller_for_authorization(request.headers.get("authorization"))
         if caller is None:
             return _error(401, "missing or unknown API key (or revoked): send "
@@ -169,19 +208,18 @@ def http_app(keyring: KeyRing, limiter: RateLimiter, publisher: TracePublisher,
             return _error(400, f"body is not encoded as its Content-Encoding "
                           f"({encoding}) says")
         try:
-            export_request = decode_http_body(body, content_type, limits.max_json_depth)
+            export_request = decode_http_body(body, content_type, limits.max_json_depth, kind)
         except ValueError as exc:
             return _error(400, str(exc))
-        spans = span_count(export_request)
-        if spans > max_spans:
-            return _error(413, f"{spans} spans in one request, the limit is {max_spans}")
-        if refusal := limiter.take(caller.digest, spans):
+        n = count(export_request)
+        if n > max_items:
+            return _error(413, f"{n} {items} in one request, the limit is {max_items}")
+        if refusal := limiter.take(caller.digest, n):
             note_rate_limited(caller, refusal)
             return _error(429, str(refusal),
                           headers={"Retry-After": str(refusal.retry_after_whole_s)})
         try:
-            response = await export(export_request, caller.project, publisher, limits,
-                                    keep_other_spans)
+            response = await export_one(export_request, caller.project)
         except ValueError as exc:
             return _error(400, str(exc))
         except KafkaUnavailable as exc:
@@ -193,9 +231,7 @@ def http_app(keyring: KeyRing, limiter: RateLimiter, publisher: TracePublisher,
             return web.json_response(json_format.MessageToDict(response))
         return web.Response(body=response.SerializeToString(), content_type=_PROTOBUF)
 
-    app = web.Application(client_max_size=max_body_bytes)
-    app.router.add_post("/v1/traces", traces)
-    return app
+    return handle
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:

@@ -212,6 +212,19 @@ class TracePublisher:
 
     async def publish_spans(self, rows: list[dict[str, Any]]) -> None:
         """Spans that are not LLM calls, as one JSON-lines record, confirmed by Kafka."""
+        await self._publish_rows(self._topics.spans, rows, "spans")
+
+    async def publish_call_logs(self, rows: list[dict[str, Any]]) -> None:
+        """`call_logs` rows (messages sent as OTLP log records), confirmed by Kafka."""
+        await self._publish_rows(self._topics.call_logs, rows, "call logs")
+
+    async def publish_app_scores(self, rows: list[dict[str, Any]]) -> None:
+        """`scores` rows an app sent (gen_ai.evaluation.result), on the scores topic beside
+        the judge's, confirmed by Kafka."""
+        await self._publish_rows(self._topics.judge_scores, rows, "app scores")
+
+    async def _publish_rows(self, topic: str, rows: list[dict[str, Any]], what: str) -> None:
+        """Rows as JSON-lines records keyed by the first row's trace id, confirmed by Kafka."""
         await asyncio.wait_for(self.connect(), timeout=self._settings.ack_timeout_s)
         producer = self._producer
         if producer is None:
@@ -219,13 +232,12 @@ class TracePublisher:
         try:
             for record in json_line_records([orjson.dumps(r) for r in rows]):
                 await asyncio.wait_for(
-                    producer.send_and_wait(self._topics.spans, record,
-                                           key=rows[0]["trace_id"].encode(),
+                    producer.send_and_wait(topic, record, key=rows[0]["trace_id"].encode(),
                                            headers=[sign(self._secret, record)]),
                     timeout=self._settings.ack_timeout_s)
         except (TimeoutError, KafkaError, OSError) as exc:
             await self._reset()
-            raise KafkaUnavailable(f"Kafka did not confirm the spans write: {exc}") from exc
+            raise KafkaUnavailable(f"Kafka did not confirm the {what} write: {exc}") from exc
 
     async def close(self) -> None:
         """Flush what is buffered, wait for it, stop the producer."""

@@ -25,6 +25,7 @@ from aiohttp import web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
 from vigil.access.keyring import KeyRing
@@ -32,6 +33,7 @@ from vigil.access.ratelimit import RateLimiter
 from vigil.events.validate import Limits, Violation, validate_feedback, validate_trace
 from vigil.ingest.decoding import DecodeGuard
 from vigil.ingest.guard import abort_overloaded, admit, authenticate
+from vigil.ingest.otlp_logs_receiver import OTLP_LOGS_SERVICE_NAME, OtlpLogsServicer, masker
 from vigil.ingest.otlp_receiver import OTLP_SERVICE_NAME, OtlpTraceServicer, http_app
 from vigil.ingest.publisher import IngestOverloaded, KafkaUnavailable, TracePublisher
 from vigil.runtime.logs import get_logger
@@ -221,10 +223,13 @@ async def start_server(settings: Settings, keyring: KeyRing, publisher: TracePub
         OtlpTraceServicer(keyring, limiter, publisher, servicer.limits,
                           settings.otlp_non_llm_spans == "keep", settings.max_batch_events),
         server)
+    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(
+        OtlpLogsServicer(keyring, limiter, publisher, servicer.limits.max_json_depth,
+                         masker(settings), settings.max_batch_events), server)
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
-        (SERVICE_NAME, OTLP_SERVICE_NAME,
+        (SERVICE_NAME, OTLP_SERVICE_NAME, OTLP_LOGS_SERVICE_NAME,
          health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
@@ -261,14 +266,16 @@ async def start_otlp_http(settings: Settings, keyring: KeyRing, publisher: Trace
     runner = web.AppRunner(http_app(keyring, limiter, publisher, limits,
                                     settings.max_request_bytes,
                                     settings.otlp_non_llm_spans == "keep",
-                                    settings.max_batch_events), access_log=None)
+                                    settings.max_batch_events, masker(settings)),
+                           access_log=None)
     await runner.setup()
     host, _, port = settings.otlp_http_listen.rpartition(":")
     ssl_context = (server_ssl_context(settings.tls_cert_file, settings.tls_key_file)
                    if settings.tls_cert_file and settings.tls_key_file else None)
     await web.TCPSite(runner, host, int(port), ssl_context=ssl_context).start()
     scheme = "https" if ssl_context else "http"
-    log.info("OTLP/HTTP listening", url=f"{scheme}://{settings.otlp_http_listen}/v1/traces")
+    log.info("OTLP/HTTP listening", url=f"{scheme}://{settings.otlp_http_listen}/v1/traces",
+             logs=f"{scheme}://{settings.otlp_http_listen}/v1/logs")
     return runner
 
 

@@ -30,6 +30,7 @@ class JudgeInput:
     status: str  # "ok" | "error"
     pii_masked: dict[str, int] = field(default_factory=dict)  # kind -> spans enrich masked
     context: str = ""  # retrieved context the app sent (attributes["context"])
+    tool_calls: int = 0  # tool calls the answer made (an answer may be only those)
 
     @classmethod
     def from_enriched(cls, record: Mapping[str, Any]) -> JudgeInput:
@@ -52,6 +53,7 @@ class JudgeInput:
             status=str(record.get("status") or "ok"),
             pii_masked={str(k): int(v) for k, v in (record.get("pii_masked") or {}).items()},
             context=str(attributes.get("context", "")) if isinstance(attributes, Mapping) else "",
+            tool_calls=_count(record.get("completion_tool_calls")),
         )
 
     def last_user_message(self) -> str:
@@ -95,6 +97,17 @@ def _decoded(value: object, what: str, empty: object) -> object:
         except orjson.JSONDecodeError as exc:
             raise ValueError(f"{what} is not JSON: {exc}") from exc
     return value
+
+
+def _count(calls: object) -> int:
+    """How many tool calls a record's completion_tool_calls holds (JSON text or a list;
+    records of an enrich older than tool calls have none)."""
+    if isinstance(calls, str):
+        try:
+            calls = orjson.loads(calls) if calls else []
+        except orjson.JSONDecodeError:
+            return 0
+    return len(calls) if isinstance(calls, list) else 0
 
 
 def _messages(value: object) -> list[dict[str, str]]:

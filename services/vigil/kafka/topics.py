@@ -59,6 +59,7 @@ class Topics:
     judge_scores: str
     judge_sampling: str
     spans: str
+    call_logs: str
     alerts: str
     tickets: str
     alert_deliveries: str
@@ -76,6 +77,7 @@ class Topics:
             judge_scores=settings.topic("judge.scores"),
             judge_sampling=settings.topic("judge.sampling"),
             spans=settings.topic("spans"),
+            call_logs=settings.topic("call_logs"),
             alerts=settings.topic("alerts"),
             tickets=settings.topic("tickets"),
             alert_deliveries=settings.topic("alert.deliveries"),
@@ -87,8 +89,8 @@ class Topics:
     @property
     def consumed(self) -> tuple[str, ...]:
         return (self.traces_raw, self.traces_enriched, self.feedback, self.traces_app,
-                self.judge_scores, self.judge_sampling, self.spans, self.alerts,
-                self.tickets, self.drift_reports, self.drift_report_html)
+                self.judge_scores, self.judge_sampling, self.spans, self.call_logs,
+                self.alerts, self.tickets, self.drift_reports, self.drift_report_html)
 
     @property
     def all(self) -> tuple[str, ...]:

@@ -6,11 +6,13 @@ import asyncio
 import dataclasses
 import signal
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from vigil.demo.stack import DEMO_RATE
 from vigil.launch.api_client import call_api
 from vigil.launch.keys_cli import keys_app
 from vigil.launch.prompts_cli import prompts_app
@@ -69,7 +71,8 @@ def _stop_on_signals() -> threading.Event:
 
 @app.command()
 def up(
-    demo_rate: Annotated[float, typer.Option(help="Demo events per second (0: no demo).")] = 50,
+    demo_rate: Annotated[float, typer.Option(help="Demo events per second (0: no demo).")]
+    = DEMO_RATE,
 ) -> None:
     """Run everything on embedded defaults: broker, store, all services, demo traffic.
 
@@ -283,21 +286,55 @@ def demo(
     = None,
     target: Annotated[str | None, typer.Option(help="Ingest host:port.")] = None,
     key: KeyOption = DEMO_API_KEY,
+    backfill_minutes: Annotated[float, typer.Option(
+        help="Minutes of history to send first, up to now (0: none).")] = 0,
+    schedule_start: Annotated[datetime | None, typer.Option(
+        help="Start of the incident schedule, ISO 8601 UTC (default: once the back-fill "
+        "is sent).")] = None,
+    ready_file: Annotated[Path | None, typer.Option(
+        help="Written once the back-fill is sent; when it exists, no back-fill.")] = None,
 ) -> None:
-    """Send realistic demo traffic (apps, models, sessions, errors, feedback) to ingest."""
+    """Send realistic demo traffic (apps, models, sessions, errors, feedback, scheduled
+    incidents) to ingest."""
     from vigil.demo.traffic import run_demo
 
     settings = _setup("demo")
+    start = None if schedule_start is None else (
+        schedule_start.replace(tzinfo=UTC) if schedule_start.tzinfo is None else schedule_start)
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        stats = await run_demo(target or settings.ingest_listen, key, rate, duration, stop)
+        stats = await run_demo(target or settings.ingest_listen, key, rate, duration, stop,
+                               schedule_start=start, backfill_minutes=backfill_minutes,
+                               ready_file=ready_file, log=get_logger("vigil.demo"))
         get_logger(__name__).info("demo stopped", **dataclasses.asdict(stats))
 
     asyncio.run(main())
+
+
+@app.command("demo-judge")
+def demo_judge(
+    listen: Annotated[str | None, typer.Option(
+        help="host:port (default: VIGIL_DEMO_JUDGE_LISTEN).")] = None,
+) -> None:
+    """Serve the demo's stand-in LLM judge: an OpenAI-compatible chat-completions endpoint
+    that scores answers with a heuristic (labelled as demo, not an LLM)."""
+    from vigil.demo.judge_server import make_server
+
+    settings = _setup("demo-judge")
+    host, _, port = (listen or settings.demo_judge_listen).rpartition(":")
+    server = make_server(host or "127.0.0.1", int(port))
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    get_logger(__name__).info("demo judge serving", listen=f"{host}:{port}")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 @app.command()

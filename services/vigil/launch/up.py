@@ -2,7 +2,9 @@
 
 Start order: broker (unless KAFKA_BOOTSTRAP_SERVERS is set) -> topics -> sink
 (owns the embedded store and serves the read API) -> enrich -> judge ->
-ingest -> demo. Every port is a setting, checked free before anything starts.
+ingest -> demo. With demo traffic (vigil.demo.stack): the demo's stand-in LLM judge
+before the judge, and the analyzer only once the demo's back-filled history is stored.
+Every port is a setting, checked free before anything starts.
 Without VIGIL_INTERNAL_TOKEN the children get the secret kept in
 VIGIL_DATA_DIR/internal-token (made on first run), which signs the internal records.
 
@@ -26,6 +28,7 @@ import socket
 import subprocess
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -33,6 +36,13 @@ from kafka.errors import KafkaError
 from pydantic import SecretStr
 
 from vigil.access.keyring import demo_key_enabled
+from vigil.demo.stack import (
+    BACKFILL_MINUTES,
+    READY_FILE,
+    demo_env,
+    demo_judge_url,
+    uses_demo_judge,
+)
 from vigil.kafka.broker import start_broker, wait_for_port
 from vigil.kafka.lag import group_lag
 from vigil.kafka.topics import Topics, ensure_topics
@@ -53,8 +63,10 @@ def run_all(settings: Settings, demo_rate: float) -> int:
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     embedded = not settings.external_kafka
-    _check_ports(_ports(settings, embedded))
+    _check_ports(_ports(settings, embedded, demo_rate > 0))
     settings, env = _child_env(settings, embedded)
+    if demo_rate > 0:
+        env.update(demo_env(settings, env))
     with open(logs / "up.log", "a", encoding="utf-8") as up_log:
         configure_logging(settings.log_level, settings.log_format, "up", stream=up_log)
         return _run(settings, Stack(logs, env), demo_rate, embedded)
@@ -68,7 +80,7 @@ def _run(settings: Settings, stack: Stack, demo_rate: float, embedded: bool) -> 
     try:
         if embedded:
             broker = _start_embedded_broker(settings, stack)
-        _start_children(settings, stack, demo_rate)
+        _start_children(settings, stack, demo_rate, stop)
         _banner(settings, stack.logs, demo_rate)
         supervisor = Supervisor(stack, _policy(settings))
         reason = _watch(settings, supervisor, broker, stop)
@@ -104,10 +116,12 @@ def _split(address: str) -> tuple[str, int]:
     return host or "0.0.0.0", int(port)  # ":port": every interface
 
 
-def _ports(settings: Settings, embedded: bool) -> list[tuple[str, str]]:
+def _ports(settings: Settings, embedded: bool, demo: bool = False) -> list[tuple[str, str]]:
     """(setting, host:port) of every port `vigil up` listens on."""
     wanted = [("VIGIL_INGEST_LISTEN", settings.ingest_listen),
               ("VIGIL_API_LISTEN", settings.api_listen)]
+    if demo and uses_demo_judge(settings, {}):
+        wanted.append(("VIGIL_DEMO_JUDGE_LISTEN", settings.demo_judge_listen))
     if settings.otlp_http_listen:
         wanted.append(("VIGIL_OTLP_HTTP_LISTEN", settings.otlp_http_listen))
     if embedded:
@@ -190,25 +204,68 @@ def _start_embedded_broker(settings: Settings, stack: Stack) -> subprocess.Popen
     return proc
 
 
-def _start_children(settings: Settings, stack: Stack, demo_rate: float) -> None:
+def _start_children(settings: Settings, stack: Stack, demo_rate: float,
+                    stop: threading.Event | None = None) -> None:
     ensure_topics(settings)
     stack.start("sink", "sink")
     _wait_api(settings, stack)
     stack.start("enrich", "enrich")
+    if demo_rate > 0 and stack.env.get("VIGIL_JUDGE_LLM_BASE_URL") == demo_judge_url(settings):
+        stack.start("demo-judge", "demo-judge")
     stack.start("judge", "judge")
-    stack.start("analyze", "analyze")
+    if demo_rate <= 0:
+        stack.start("analyze", "analyze")
     if settings.notify_config_file is not None:
         stack.start("notify", "notify")
     stack.start("ingest", "ingest")
     host, port = _split(settings.ingest_listen)
     wait_for_port(host, port, timeout_s=60, proc=stack.children["ingest"])
-    if demo_rate > 0:
-        stack.start("demo", "demo", "--rate", str(demo_rate))
     if settings.dashboard_listen and DASHBOARD.exists():
         host, port = _split(settings.dashboard_listen)
         stack.start("dashboard", "run", str(DASHBOARD), "--server.headless", "true",
                     "--server.address", host, "--server.port", str(port),
                     "--browser.gatherUsageStats", "false", module="streamlit")
+    if demo_rate > 0:
+        _start_demo(settings, stack, demo_rate, stop or threading.Event())
+
+
+def _start_demo(settings: Settings, stack: Stack, demo_rate: float,
+                stop: threading.Event) -> None:
+    """The demo back-fills history first; the analyzer starts once that is stored, so its
+    first cycle reads it (later cycles read only the last minutes)."""
+    ready = settings.data_dir / READY_FILE
+    ready.unlink(missing_ok=True)
+    stack.start("demo", "demo", "--rate", str(demo_rate), "--backfill-minutes",
+                str(BACKFILL_MINUTES), "--ready-file", str(ready))
+    say(f"demo: sending {BACKFILL_MINUTES} minutes of history first")
+    deadline = time.monotonic() + 900
+    while not ready.exists() and time.monotonic() < deadline and not stop.is_set():
+        if stack.dead():
+            raise SystemExit(f"{stack.dead()} exited at start-up; see {stack.logs}")
+        time.sleep(0.5)
+    if ready.exists():
+        sent = datetime.fromisoformat(ready.read_text(encoding="utf-8").strip())
+        say("demo: history sent; waiting until it is judged and stored")
+        while time.monotonic() < deadline and not stop.is_set():
+            judged = _judged_until(settings)
+            if judged is not None and judged >= sent.replace(second=0, microsecond=0):
+                break
+            time.sleep(2.0)
+    stack.start("analyze", "analyze")
+
+
+def _judged_until(settings: Settings) -> datetime | None:
+    """The latest minute with stored judge scores (of the demo project), or None."""
+    try:
+        response = httpx.get(f"{settings.api_url}/v1/timeseries/quality", timeout=10,
+                             params={"hours": 2, "interval": "minute"},
+                             verify=settings.api_verify,
+                             headers={"authorization": f"Bearer {DEMO_API_KEY}"})
+        points = response.raise_for_status().json()["points"]
+    except (httpx.HTTPError, KeyError, ValueError):
+        return None
+    minutes = [p["bucket"] for p in points if p.get("judgments")]
+    return datetime.fromisoformat(max(minutes)).replace(tzinfo=UTC) if minutes else None
 
 
 def _wait_api(settings: Settings, stack: Stack) -> None:
@@ -290,7 +347,7 @@ def _stage_topics(topics: Topics) -> dict[str, list[str]]:
     return {"enrich": [topics.traces_raw, topics.traces_app],
             "judge": [topics.traces_enriched],
             "sink": [topics.traces_enriched, topics.feedback, topics.judge_scores,
-                     topics.judge_sampling, topics.spans]}
+                     topics.judge_sampling, topics.spans, topics.call_logs]}
 
 
 def _pending(settings: Settings, topics: Topics, stages: list[str]) -> int:
@@ -312,7 +369,7 @@ def _shutdown(settings: Settings, supervisor: Supervisor,
     _report(settings)
     _report_stranded(settings, topics, sorted(stack.given_up & set(_stage_topics(topics))),
                      in_memory=broker is not None)
-    for name in ("analyze", "notify", "enrich", "judge", "sink"):
+    for name in ("analyze", "notify", "enrich", "judge", "demo-judge", "sink"):
         stack.stop(name)
 
 

@@ -7,6 +7,10 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 INGEST_EVENTS = Counter(
     "vigil_ingest_events_total", "Trace events received by ingest", ["outcome"]
 )
+OTLP_LOG_RECORDS = Counter(
+    "vigil_otlp_log_records_total", "OTLP log records received by ingest, by outcome: "
+    "messages, scores, dropped (not GenAI records of a span), rejected", ["outcome"]
+)
 INGEST_ACK_SECONDS = Histogram(
     "vigil_ingest_ack_seconds", "Time from request to Kafka-confirmed acknowledgement", ["rpc"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),

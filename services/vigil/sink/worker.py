@@ -43,6 +43,7 @@ from vigil.runtime.metrics import SINK_DUPLICATES, SINK_INSERT_SECONDS, SINK_RET
 from vigil.settings import Settings
 from vigil.store.tables import (
     ALERTS,
+    CALL_LOGS,
     DRIFT_REPORT_HTML,
     DRIFT_REPORTS,
     FEEDBACK,
@@ -74,6 +75,7 @@ class TraceSink(Runner[Rows]):
         self._feedback_topic = topics.feedback
         self._specs = {topics.traces_enriched: TRACES, topics.judge_scores: SCORES,
                        topics.judge_sampling: JUDGE_SAMPLING, topics.spans: SPANS,
+                       topics.call_logs: CALL_LOGS,
                        topics.alerts: ALERTS, topics.tickets: TICKETS,
                        topics.drift_reports: DRIFT_REPORTS,
                        topics.drift_report_html: DRIFT_REPORT_HTML}

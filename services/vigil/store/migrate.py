@@ -18,8 +18,8 @@ from vigil.store.client import Store
 log = get_logger(__name__)
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-RETENTION_TABLES = ("traces", "feedback", "scores", "judge_sampling", "spans", "alerts",
-                    "drift_reports", "drift_report_html")
+RETENTION_TABLES = ("traces", "feedback", "scores", "judge_sampling", "spans", "call_logs",
+                    "alerts", "drift_reports", "drift_report_html")
 """Tables whose rows expire VIGIL_RETENTION_DAYS after they were stored (`stored_at`,
 migration 0012): imported history older than the retention lives that long too."""
 

@@ -30,6 +30,7 @@ class TableSpec:
     id_column: str
     time_column: str
     time_columns: frozenset[str]
+    optional: frozenset[str] = frozenset()  # columns a record of an older writer may lack
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -47,16 +48,19 @@ class Line:
 
 
 def _spec(table: str, id_column: str, time_column: str, time_columns: set[str], /,
-          **types: tuple[type, ...]) -> TableSpec:
-    return TableSpec(table, types, id_column, time_column, frozenset(time_columns))
+          optional: frozenset[str] = frozenset(), **types: tuple[type, ...]) -> TableSpec:
+    return TableSpec(table, types, id_column, time_column, frozenset(time_columns), optional)
 
 
 TRACES = _spec(
     "traces", "event_id", "start_time", {"start_time", "end_time", "received_at"},
+    # added by migration 0010: an enrich of before it writes records without them
+    frozenset({"completion_tool_calls", "tool_definitions"}),
     project_id=_STR, start_time=_STR, end_time=_STR, event_id=_STR, trace_id=_STR,
     span_id=_STR, parent_span_id=_STR, session_id=_STR, user_id=_STR, app=_STR,
     environment=_STR, provider=_STR, model=_STR, params=_STR, prompt=_STR, completion=_STR,
-    finish_reason=_STR, prompt_template_id=_STR, prompt_template_version=_STR,
+    completion_tool_calls=_STR, tool_definitions=_STR, finish_reason=_STR,
+    prompt_template_id=_STR, prompt_template_version=_STR,
     input_tokens=_INT, output_tokens=_INT, cached_input_tokens=_INT, tokens_estimated=_BOOL,
     input_cost=_NUM, output_cost=_NUM, total_cost=_NUM, cost_known=_BOOL, price_source=_STR,
     latency_ms=_NUM, status=_STR, error_type=_STR, error_message=_STR, attributes=_MAP,
@@ -83,6 +87,13 @@ SPANS = _spec(
     parent_span_id=_STR, name=_STR, kind=_STR, app=_STR, environment=_STR, end_time=_STR,
     duration_ms=_NUM, status=_STR, status_message=_STR, attributes=_MAP,
 )
+CALL_LOGS = _spec(
+    "call_logs", "log_uid", "time", {"time"},
+    project_id=_STR, time=_STR, log_uid=_STR, trace_id=_STR, span_id=_STR, event_id=_STR,
+    seq=_INT, event_name=_STR, app=_STR, environment=_STR, prompt=_STR, completion=_STR,
+    completion_tool_calls=_STR, finish_reason=_STR, tool_definitions=_STR,
+)
+"""Messages an OTLP app sent as log records of a call's span (vigil.ingest.otlp_logs)."""
 ALERTS = _spec(
     "alerts", "alert_id", "event_time", {"event_time", "started_at"},
     project_id=_STR, event_time=_STR, alert_id=_STR, dedupe_key=_STR, status=_STR,
@@ -126,14 +137,16 @@ PROMPT_LABEL_MOVES = _spec(
 store owner's writer (vigil.api.prompt_registry), never by a sink."""
 TRACE_COLUMNS = TRACES.columns
 FEEDBACK_COLUMNS = FEEDBACK.columns
-SPECS = {s.name: s for s in (TRACES, SCORES, JUDGE_SAMPLING, SPANS, ALERTS, TICKETS,
-                             DRIFT_REPORTS, DRIFT_REPORT_HTML, FEEDBACK)}
+SPECS = {s.name: s for s in (TRACES, SCORES, JUDGE_SAMPLING, SPANS, CALL_LOGS, ALERTS,
+                             TICKETS, DRIFT_REPORTS, DRIFT_REPORT_HTML, FEEDBACK)}
 """Every table the sink writes, by name."""
 
 
 def table_line(spec: TableSpec, line: bytes, record: dict[str, Any]) -> Line:
     """Check one record against the table's columns; raise PayloadError if it is off."""
     for column, types in spec.types.items():
+        if column in spec.optional and column not in record:
+            continue  # ClickHouse fills the column's default
         value = record.get(column)
         if not isinstance(value, types) or (types is _INT and isinstance(value, bool)):
             raise PayloadError(f"{spec.name} field {column!r} is missing or not "

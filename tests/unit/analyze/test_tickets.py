@@ -84,3 +84,44 @@ def test_after_a_restart_the_stored_ticket_is_updated_not_duplicated() -> None:
                       stored={"p:quality_drop:app=bot": ("t-1", "resolved")})
     [reopened] = book.observe([_candidate()], T0)
     assert (reopened.ticket_id, reopened.status, reopened.reopened) == ("t-1", "open", 1)
+
+
+TOOL_EXAMPLE = TicketExample(
+    "t3", "e3",
+    [{"role": "system", "content": "You are a weather bot."},
+     {"role": "user", "content": "Weather in Paris?"},
+     {"role": "assistant", "content": "",
+      "tool_calls": [{"id": "call_w1", "name": "get_weather", "arguments": '{"city": "Paris"}'}]},
+     {"role": "tool", "content": '{"temp_c": 21}', "tool_call_id": "call_w1"}],
+    "It is 21 C.", 0.1, "", "2026-11-21T11:02:00+00:00",
+    tool_definitions='[{"type": "function", "name": "get_weather", "description": "Weather",'
+                     ' "parameters": {"type": "object"}}]')
+
+
+def test_finetune_jsonl_writes_tool_calls_in_the_openai_format() -> None:
+    [line] = finetune_jsonl([TOOL_EXAMPLE]).splitlines()
+    doc = json.loads(line)
+    assert doc["messages"][2] == {"role": "assistant", "content": "", "tool_calls": [
+        {"id": "call_w1", "type": "function",
+         "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]}
+    assert doc["messages"][3] == {"role": "tool", "content": '{"temp_c": 21}',
+                                  "tool_call_id": "call_w1"}
+    assert doc["messages"][4] == {"role": "assistant", "content": "It is 21 C."}
+    assert doc["tools"] == [{"type": "function", "function": {
+        "name": "get_weather", "description": "Weather", "parameters": {"type": "object"}}}]
+
+
+def test_an_answer_that_is_only_a_tool_call_is_an_example() -> None:
+    asked = TicketExample("t4", "e4", [{"role": "user", "content": "Weather?"}], "", None, "",
+                          "2026-11-21T11:03:00+00:00",
+                          completion_tool_calls=[{"id": "c", "name": "wx", "arguments": "{}"}])
+    [line] = finetune_jsonl([asked]).splitlines()
+    assert json.loads(line)["messages"][-1]["tool_calls"][0]["function"]["name"] == "wx"
+    assert "tools" not in json.loads(line)
+
+
+def test_a_ticket_example_stored_before_tool_calls_still_reads() -> None:
+    stored = {"trace_id": "t", "event_id": "e", "prompt": [{"role": "user", "content": "q"}],
+              "completion": "a", "score": None, "feedback": "", "start_time": "x"}
+    example = TicketExample(**stored)  # type: ignore[arg-type]
+    assert (example.completion_tool_calls, example.tool_definitions) == ([], "")

@@ -62,6 +62,19 @@ def test_empty_answer(completion: str, status: str, expected: str | None) -> Non
     assert verdict(EmptyAnswer().evaluate(item(completion, status=status))) == expected
 
 
+def test_an_answer_that_only_calls_a_tool_is_not_empty() -> None:
+    event = valid_event(1)
+    event.completion = ""
+    event.completion_tool_calls.add(id="c1", name="get_weather", arguments='{"city": "Oslo"}')
+    batch = pb.TraceBatch(project_id="p", events=[event])
+    [record] = enrich_record(batch.SerializeToString(), 0, 0, EnrichConfig(PriceBook())).records
+    judgment = EmptyAnswer().evaluate(JudgeInput.from_enriched(record))
+    assert verdict(judgment) == "ok" and judgment is not None
+    assert judgment.rationale == "the answer calls a tool"
+    assert verdict(EmptyAnswer().evaluate(JudgeInput.from_enriched(
+        {**record, "completion_tool_calls": "[]"}))) == "empty"
+
+
 # --- refusal --------------------------------------------------------------------------
 @pytest.mark.parametrize(("completion", "expected"), [
     ("I'm sorry, but I can't help with that.", "refusal"),

@@ -30,15 +30,29 @@ FEEDBACK_KIND_THUMBS: FeedbackKind
 FEEDBACK_KIND_SCORE: FeedbackKind
 FEEDBACK_KIND_TEXT: FeedbackKind
 
+class ToolCall(_message.Message):
+    __slots__ = ("id", "name", "arguments")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    arguments: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., arguments: _Optional[str] = ...) -> None: ...
+
 class Message(_message.Message):
-    __slots__ = ("role", "content", "name")
+    __slots__ = ("role", "content", "name", "tool_calls", "tool_call_id")
     ROLE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
+    TOOL_CALL_ID_FIELD_NUMBER: _ClassVar[int]
     role: str
     content: str
     name: str
-    def __init__(self, role: _Optional[str] = ..., content: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+    tool_calls: _containers.RepeatedCompositeFieldContainer[ToolCall]
+    tool_call_id: str
+    def __init__(self, role: _Optional[str] = ..., content: _Optional[str] = ..., name: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., tool_call_id: _Optional[str] = ...) -> None: ...
 
 class RequestParams(_message.Message):
     __slots__ = ("temperature", "top_p", "max_tokens", "stop", "response_format", "seed")
@@ -57,7 +71,7 @@ class RequestParams(_message.Message):
     def __init__(self, temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., max_tokens: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., response_format: _Optional[str] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class TraceEvent(_message.Message):
-    __slots__ = ("event_id", "trace_id", "span_id", "parent_span_id", "session_id", "user_id", "app", "environment", "start_time", "end_time", "provider", "model", "params", "prompt", "completion", "finish_reason", "prompt_template_id", "prompt_template_version", "input_tokens", "output_tokens", "cached_input_tokens", "status", "error_type", "error_message", "attributes")
+    __slots__ = ("event_id", "trace_id", "span_id", "parent_span_id", "session_id", "user_id", "app", "environment", "start_time", "end_time", "provider", "model", "params", "prompt", "completion", "finish_reason", "prompt_template_id", "prompt_template_version", "input_tokens", "output_tokens", "cached_input_tokens", "status", "error_type", "error_message", "attributes", "completion_tool_calls", "tool_definitions")
     class AttributesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -90,6 +104,8 @@ class TraceEvent(_message.Message):
     ERROR_TYPE_FIELD_NUMBER: _ClassVar[int]
     ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
+    TOOL_DEFINITIONS_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     trace_id: str
     span_id: str
@@ -115,7 +131,9 @@ class TraceEvent(_message.Message):
     error_type: str
     error_message: str
     attributes: _containers.ScalarMap[str, str]
-    def __init__(self, event_id: _Optional[str] = ..., trace_id: _Optional[str] = ..., span_id: _Optional[str] = ..., parent_span_id: _Optional[str] = ..., session_id: _Optional[str] = ..., user_id: _Optional[str] = ..., app: _Optional[str] = ..., environment: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., params: _Optional[_Union[RequestParams, _Mapping]] = ..., prompt: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., completion: _Optional[str] = ..., finish_reason: _Optional[str] = ..., prompt_template_id: _Optional[str] = ..., prompt_template_version: _Optional[str] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cached_input_tokens: _Optional[int] = ..., status: _Optional[_Union[TraceStatus, str]] = ..., error_type: _Optional[str] = ..., error_message: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    completion_tool_calls: _containers.RepeatedCompositeFieldContainer[ToolCall]
+    tool_definitions: str
+    def __init__(self, event_id: _Optional[str] = ..., trace_id: _Optional[str] = ..., span_id: _Optional[str] = ..., parent_span_id: _Optional[str] = ..., session_id: _Optional[str] = ..., user_id: _Optional[str] = ..., app: _Optional[str] = ..., environment: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., params: _Optional[_Union[RequestParams, _Mapping]] = ..., prompt: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., completion: _Optional[str] = ..., finish_reason: _Optional[str] = ..., prompt_template_id: _Optional[str] = ..., prompt_template_version: _Optional[str] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cached_input_tokens: _Optional[int] = ..., status: _Optional[_Union[TraceStatus, str]] = ..., error_type: _Optional[str] = ..., error_message: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ..., completion_tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., tool_definitions: _Optional[str] = ...) -> None: ...
 
 class FeedbackEvent(_message.Message):
     __slots__ = ("feedback_id", "trace_id", "kind", "value", "comment", "user_id", "time")

@@ -1,4 +1,5 @@
-"""`empty_answer`: the completion is blank (whitespace and zero-width characters only)."""
+"""`empty_answer`: the completion is blank (whitespace and zero-width characters only) and
+makes no tool call (an answer that only calls a tool is not empty)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ class EmptyAnswer:
     def evaluate(self, item: JudgeInput) -> Judgment | None:
         if item.status != "ok":
             return None  # a failed call is reported by its status, not as an empty answer
+        if item.tool_calls:
+            return judged(self, True, "ok", "the answer calls a tool")
         text = item.completion
         if text.strip() and (text.isascii() or text.translate(_INVISIBLE).strip()):
             return judged(self, True, "ok", "the answer has content")
