@@ -53,7 +53,8 @@ class Settings(BaseSettings):
         "Unset: embedded ClickHouse (chdb) in VIGIL_DATA_DIR/clickhouse.")
     clickhouse_database: str = Field("vigil", description="Database that holds Vigil's tables.")
     data_dir: Path = Field(Path(".vigil"), description="Local state: embedded store, logs.")
-    retention_days: int = Field(90, ge=1, description="TTL of traces and feedback, in days.")
+    retention_days: int = Field(90, ge=1, description="Days a stored row is kept, counted "
+                                "from when it was stored (imported history too).")
 
     # Ingest
     ingest_listen: str = Field("127.0.0.1:50051", description="gRPC ingest address host:port.")

@@ -113,10 +113,16 @@ def decode_feedback(value: bytes | None) -> FeedbackEvent:
         raise PayloadError("FeedbackRecord needs project_id, feedback.trace_id, feedback_id")
     if f.kind not in _FEEDBACK_KINDS:
         raise PayloadError(f"unknown feedback kind {f.kind}")
+    return feedback_from_proto(f, record.project_id, to_datetime(record.received_at))
+
+
+def feedback_from_proto(f: pb.FeedbackEvent, project_id: str, received_at: datetime
+                        ) -> FeedbackEvent:
+    """A validated FeedbackEvent (known kind, ids set) as the typed event."""
     return FeedbackEvent(
-        feedback_id=f.feedback_id, trace_id=f.trace_id, project_id=record.project_id,
+        feedback_id=f.feedback_id, trace_id=f.trace_id, project_id=project_id,
         kind=_FEEDBACK_KINDS[f.kind], value=f.value, time=to_datetime(f.time),  # type: ignore[arg-type]
-        comment=f.comment, user_id=f.user_id, received_at=to_datetime(record.received_at),
+        comment=f.comment, user_id=f.user_id, received_at=received_at,
     )
 
 

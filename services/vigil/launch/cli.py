@@ -170,6 +170,24 @@ def analyze_backtest(
                                       json_file))
 
 
+@app.command("import")
+def import_history(
+    file: Annotated[Path, typer.Argument(help="JSONL: one trace event, {\"feedback\": ...} or "
+                                         "{\"score\": ...} per line.")],
+    key: KeyOption = DEMO_API_KEY,
+    rejects: Annotated[Path | None, typer.Option(
+        help="Where the refused lines go, with their numbers and reasons "
+        "(default: FILE.rejects.jsonl).")] = None,
+) -> None:
+    """Load history (for backtests) with the validation, enrichment and built-in judging of
+    live traffic, timestamps kept as given. Writes into the store, or through the store
+    owner when VIGIL_STORE_WRITER_URL is set; importing a file twice stores it once."""
+    from vigil.launch.import_cli import import_command
+
+    configure_logging("WARNING", "console", "import")
+    raise typer.Exit(import_command(Settings(), file, key, rejects))
+
+
 @app.command()
 def notify() -> None:
     """Deliver alerts to the webhooks of VIGIL_NOTIFY_CONFIG_FILE (Slack, PagerDuty, JSON)."""

@@ -18,10 +18,10 @@ from vigil.store.client import Store
 log = get_logger(__name__)
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-RETENTION_TABLES = {"traces": "start_time", "feedback": "time",
-                    "scores": "trace_start_time", "judge_sampling": "minute",
-                    "spans": "start_time", "call_logs": "time", "alerts": "event_time",
-                    "drift_reports": "run_at", "drift_report_html": "run_at"}
+RETENTION_TABLES = ("traces", "feedback", "scores", "judge_sampling", "spans", "call_logs",
+                    "alerts", "drift_reports", "drift_report_html")
+"""Tables whose rows expire VIGIL_RETENTION_DAYS after they were stored (`stored_at`,
+migration 0012): imported history older than the retention lives that long too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,17 +120,19 @@ def rollback(store: Store, to_version: int, directory: Path | None = None) -> li
 
 
 def apply_retention(store: Store, days: int) -> None:
-    """Rewrite each table's TTL when VIGIL_RETENTION_DAYS changed."""
-    for table, column in RETENTION_TABLES.items():
+    """Rewrite each table's TTL when VIGIL_RETENTION_DAYS changed (or still counts from
+    the event time: a store from before migration 0012 being rolled forward)."""
+    ttl = f"toDateTime(stored_at) + toIntervalDay({days:d})"
+    for table in RETENTION_TABLES:
         rows = store.query(
             "SELECT create_table_query FROM system.tables WHERE database = {db:String} "
             "AND name = {t:String}",
             {"db": store.database, "t": table},
         ).result_rows
-        if not rows or f"toIntervalDay({days})" in rows[0][0]:
+        if not rows or f"TTL {ttl}" in rows[0][0]:
             continue
         store.command(
-            f"ALTER TABLE {table} MODIFY TTL toDateTime({column}) + toIntervalDay({days:d})",
+            f"ALTER TABLE {table} MODIFY TTL {ttl}",
             settings={"materialize_ttl_after_modify": 0},
         )
         log.info("retention changed", table=table, days=days)
