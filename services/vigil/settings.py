@@ -212,6 +212,10 @@ class Settings(BaseSettings):
         "when KAFKA_BOOTSTRAP_SERVERS is unset.")
     dashboard_listen: str = Field("127.0.0.1:8501", description="Where `vigil up` serves the "
                                   "Streamlit dashboard host:port; empty: no dashboard.")
+    dashboard_url: str = Field("", description="Base URL of the dashboard as on-call opens it "
+                               "(e.g. https://vigil.example.com): every alert the notifier "
+                               "sends links to the view of its slice there. Empty: `vigil "
+                               "up` uses its own dashboard's address; elsewhere no links.")
     demo_judge_listen: str = Field("127.0.0.1:8791", description="Where `vigil up` serves "
                                    "the demo's stand-in LLM judge (a heuristic, not an LLM) "
                                    "host:port while demo traffic runs and "

@@ -34,6 +34,7 @@ def settings(broker: Broker) -> Settings:
     settings = Settings(kafka_bootstrap_servers=broker.bootstrap,
                         topic_prefix=f"n{uuid.uuid4().hex[:8]}.", kafka_partitions=2,
                         kafka_session_timeout_ms=2000, kafka_heartbeat_interval_ms=500,
+                        dashboard_url="https://vigil.example.com",
                         internal_token=INTERNAL_TOKEN)  # type: ignore[arg-type]
     t.ensure_topics(settings)
     admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap, client_id="test-notify")
@@ -120,6 +121,12 @@ def test_alerts_reach_the_webhooks_and_failures_the_dlq(settings: Settings,
                           request.headers["X-Vigil-Signature"])
         assert [r.json["status"] for r in receiver.delivered("/generic")] == ["firing",
                                                                               "resolved"]
+        view = ("https://vigil.example.com/Alerts?range=6h&app=support-bot&model=gpt-4o"
+                "&environment=prod&tz=UTC")  # the alert's slice, from an hour before it
+        for request in receiver.delivered("/generic"):
+            assert request.json["links"]["alerts"] == view
+        assert all({"href": view, "text": "alerts"} in e["links"] for e in pd
+                   if e["event_action"] == "trigger")
 
         dead = _read_all(settings, t.dlq(alerts), 3)
         headers = [{k: v.decode() for k, v in d.headers} for d in dead]

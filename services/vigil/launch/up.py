@@ -160,8 +160,9 @@ def _loopback(listen: str) -> bool:
 
 def _child_env(settings: Settings, embedded: bool) -> tuple[Settings, dict[str, str]]:
     """The environment of every child, and the settings that go with it: the embedded
-    broker's address, the internal secret, and the read API's URL from VIGIL_API_LISTEN
-    unless set."""
+    broker's address, the internal secret, the read API's URL from VIGIL_API_LISTEN and
+    the dashboard's (for the links in alerts) from VIGIL_DASHBOARD_LISTEN, each unless
+    set."""
     env = dict(settings.environ())
     if "VIGIL_API_KEY" not in env and demo_key_enabled(settings) and \
             _loopback(settings.dashboard_listen):
@@ -180,6 +181,10 @@ def _child_env(settings: Settings, embedded: bool) -> tuple[Settings, dict[str, 
         host = "127.0.0.1" if host in ("0.0.0.0", "") else host
         scheme = "https" if settings.tls else "http"
         update["api_url"] = env["VIGIL_API_URL"] = f"{scheme}://{host}:{port}"
+    if "VIGIL_DASHBOARD_URL" not in env and settings.dashboard_listen:
+        host, port = _split(settings.dashboard_listen)  # alerts link to this dashboard
+        host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        update["dashboard_url"] = env["VIGIL_DASHBOARD_URL"] = f"http://{host}:{port}"
     return settings.model_copy(update=update), env
 
 

@@ -36,6 +36,7 @@ from vigil.kafka.signing import internal_secret, sign, verify
 from vigil.notify.config import NotifyConfig, load_notify_config
 from vigil.notify.delivery import Deliverer
 from vigil.notify.ledger import delivered_since
+from vigil.notify.links import with_links
 from vigil.notify.payloads import decode_alert
 from vigil.runtime.logs import get_logger
 from vigil.settings import Settings
@@ -87,11 +88,14 @@ class AlertRunner(Runner[Alerts]):
         self._attempts = attempts
         self._secret = internal_secret(settings)
         self._deliveries = settings.topic("alert.deliveries")
+        self._dashboard_url = settings.dashboard_url
         self._servers = settings.kafka_bootstrap_servers.split(",")
         self._handled: dict[TopicPartition, int] = {}  # the last offset handled per partition
 
     def decode(self, tp: TopicPartition, record: Any) -> Alerts:
-        return _alerts(record, self._secret)
+        found = _alerts(record, self._secret)
+        found.alerts = [with_links(a, self._dashboard_url) for a in found.alerts]
+        return found
 
     def attempted(self, attempt: dict[str, Any]) -> None:
         """A delivered attempt goes to the delivery log at once, confirmed (the ledger a
