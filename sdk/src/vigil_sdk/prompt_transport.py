@@ -13,7 +13,7 @@ import grpc
 from vigil_protos.v1 import prompts_pb2, prompts_pb2_grpc
 from vigil_sdk.prompt_cache import Delivery, RolloutInfo
 from vigil_sdk.prompts import PromptContent
-from vigil_sdk.transport import _CHANNEL_OPTIONS, resolve_endpoint
+from vigil_sdk.transport import open_channel
 
 
 class PromptFetchError(Exception):
@@ -25,12 +25,7 @@ class PromptFetchError(Exception):
 class GrpcPromptFetcher:
     def __init__(self, endpoint: str, api_key: str, *, tls: bool, timeout_s: float,
                  root_certificates: bytes | None = None) -> None:
-        endpoint, tls = resolve_endpoint(endpoint, tls or root_certificates is not None)
-        if tls:
-            credentials = grpc.ssl_channel_credentials(root_certificates)
-            self._channel = grpc.secure_channel(endpoint, credentials, _CHANNEL_OPTIONS)
-        else:
-            self._channel = grpc.insecure_channel(endpoint, _CHANNEL_OPTIONS)
+        self._channel = open_channel(endpoint, tls, root_certificates)
         self._stub = prompts_pb2_grpc.PromptServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._metadata = (("authorization", f"Bearer {api_key}"),)
         self._timeout_s = timeout_s

@@ -62,15 +62,21 @@ def resolve_endpoint(endpoint: str, tls: bool) -> tuple[str, bool]:
     return rest.rstrip("/"), scheme.lower() == "https"
 
 
+def open_channel(endpoint: str, tls: bool, root_certificates: bytes | None = None
+                 ) -> grpc.Channel:
+    """The SDK's gRPC channel to the collector: TLS when asked (by `tls`, an `https://`
+    endpoint or a CA bundle), with the SDK's channel options."""
+    endpoint, tls = resolve_endpoint(endpoint, tls or root_certificates is not None)
+    if tls:
+        credentials = grpc.ssl_channel_credentials(root_certificates)
+        return grpc.secure_channel(endpoint, credentials, _CHANNEL_OPTIONS)
+    return grpc.insecure_channel(endpoint, _CHANNEL_OPTIONS)
+
+
 class GrpcTransport:
     def __init__(self, endpoint: str, api_key: str, *, tls: bool, timeout_s: float,
                  root_certificates: bytes | None = None) -> None:
-        endpoint, tls = resolve_endpoint(endpoint, tls or root_certificates is not None)
-        if tls:
-            credentials = grpc.ssl_channel_credentials(root_certificates)
-            self._channel = grpc.secure_channel(endpoint, credentials, _CHANNEL_OPTIONS)
-        else:
-            self._channel = grpc.insecure_channel(endpoint, _CHANNEL_OPTIONS)
+        self._channel = open_channel(endpoint, tls, root_certificates)
         self._stub = ingest_pb2_grpc.IngestServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._metadata = (("authorization", f"Bearer {api_key}"),)
         self._timeout_s = timeout_s
