@@ -55,15 +55,22 @@ def record_calls(client: VigilClient, n: int, tag: str, pause_s: float = 0.0
     return ids
 
 
-def stored(stack: Stack, key: str, n: int) -> dict[str, Any]:
-    """The project's stats once it holds at least n traces, else {} (keep polling)."""
-    stats: dict[str, Any] = stack.get("/v1/stats", key)
-    return stats if stats["traces"] >= n else {}
+COUNTS = ("traces", "distinct_event_ids", "feedback", "distinct_feedback_ids")
+
+
+def stored(stack: Stack, key: str, before: dict[str, Any], n: int) -> dict[str, int]:
+    """What the project gained since `before` (its stats when the test began) once that
+    is at least n traces, else {} (keep polling). The module's tests share one store, and
+    in a random order another test's traces may already be there."""
+    stats = stack.get("/v1/stats", key)
+    gained = {k: stats[k] - before[k] for k in COUNTS}
+    return gained if gained["traces"] >= n else {}
 
 
 @chaos
 def test_an_outage_is_bridged_by_the_spill_dir_and_nothing_is_lost_or_doubled(
         stack: Stack, tmp_path: Path) -> None:
+    before = stack.get("/v1/stats", KEY_A)
     ingest = stack.service("ingest")
     ingest.stop()
     spill = tmp_path / "spill"
@@ -108,7 +115,7 @@ def test_an_outage_is_bridged_by_the_spill_dir_and_nothing_is_lost_or_doubled(
     assert stats.spilled > 200  # some of the last 300 went through the disk too
     assert stats.replayed == 300 + stats.spilled  # the first client's and its own
     assert not list(spill.glob("*.traces"))
-    result = wait_until(lambda: stored(stack, KEY_A, 800), 120, "800 traces stored")
+    result = wait_until(lambda: stored(stack, KEY_A, before, 800), 120, "800 traces stored")
     record_fault("ingest down at start, then SIGKILLed under SDK load", sent=len(ids),
                  accepted=stats.sent, stored=result["traces"],
                  distinct=result["distinct_event_ids"], spilled=stats.spilled,
@@ -134,6 +141,7 @@ def test_a_normal_run_stores_every_call_and_every_feedback(stack: Stack,
                                                            tmp_path: Path) -> None:
     if not ingest_running(stack):
         stack.start("ingest")
+    before = stack.get("/v1/stats", KEY_B)
     client = VigilClient(KEY_B, stack.target, app="sdk-it", spill_dir=tmp_path / "spill")
     ids = record_calls(client, 1000, "normal")
     with client.llm_call(model="gpt-4o-mini", provider="openai", prompt="hi") as call:
@@ -151,9 +159,9 @@ def test_a_normal_run_stores_every_call_and_every_feedback(stack: Stack,
     assert (stats.recorded, stats.sent, stats.rejected, stats.dropped_total) == (
         1042, 1042, 0, 0)
 
-    result = wait_until(lambda: stored(stack, KEY_B, 1021), 120, "1021 traces stored")
+    result = wait_until(lambda: stored(stack, KEY_B, before, 1021), 120, "1021 traces stored")
     assert (result["traces"], result["distinct_event_ids"]) == (1021, 1021)
-    feedback = wait_until(lambda: (s := stack.get("/v1/stats", KEY_B))["feedback"] >= 21 and s,
+    feedback = wait_until(lambda: (s := stored(stack, KEY_B, before, 0))["feedback"] >= 21 and s,
                           60, "feedback stored")
     assert (feedback["feedback"], feedback["distinct_feedback_ids"]) == (21, 21)
     assert len(set(ids)) == 1000
